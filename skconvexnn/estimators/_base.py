@@ -1,0 +1,222 @@
+"""Shared machinery of the convex ReLU estimators."""
+
+import time
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ..network import forward, mlp_objective, recover_network
+from ..patterns import enumerate_patterns_1d, patterns_from_gates, random_patterns
+from ..problem import ConvexReLUProgram
+from ..solvers import SOLVERS
+
+
+class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
+    """Base class of the estimators: parameters, fit pipeline, forward pass.
+
+    ``fit`` of a subclass validates and encodes ``y`` and calls ``_fit``, which
+    builds the convex program (patterns + loss), solves it, and recovers the
+    network. Fitted state is plain numpy arrays and scalars.
+    """
+
+    _parameter_constraints: dict = {
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "n_patterns": [Interval(Integral, 1, None, closed="left")],
+        "pattern_strategy": [StrOptions({"random", "enumerate"})],
+        "formulation": [StrOptions({"relu", "gated"})],
+        "solver": [StrOptions({"auto", "cvxpy"})],
+        "cvxpy_solver": [str, None],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "time_limit": [Interval(Real, 0, None, closed="neither"), None],
+        "fit_intercept": ["boolean"],
+        "warm_start": ["boolean"],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        *,
+        alpha,
+        n_patterns,
+        pattern_strategy,
+        formulation,
+        solver,
+        cvxpy_solver,
+        max_iter,
+        tol,
+        time_limit,
+        fit_intercept,
+        warm_start,
+        n_jobs,
+        random_state,
+        verbose,
+    ):
+        self.alpha = alpha
+        self.n_patterns = n_patterns
+        self.pattern_strategy = pattern_strategy
+        self.formulation = formulation
+        self.solver = solver
+        self.cvxpy_solver = cvxpy_solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.time_limit = time_limit
+        self.fit_intercept = fit_intercept
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- fitting -----------------------------------------------------------
+
+    def _log(self, message, start):
+        if self.verbose:
+            print(
+                f"[{type(self).__name__}] {message} ({time.perf_counter() - start:.2f}s)"
+            )
+
+    def _make_solver(self):
+        name = "cvxpy" if self.solver == "auto" else self.solver
+        return SOLVERS[name](
+            self.cvxpy_solver,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            time_limit=self.time_limit,
+            verbose=self.verbose >= 2,
+            n_jobs=self.n_jobs,
+        )
+
+    def _patterns(self, Xt):
+        """Patterns for this fit: the previous gates under ``warm_start``."""
+        if self.warm_start and getattr(self, "gates_", None) is not None:
+            if self.gates_.shape[0] == Xt.shape[1]:
+                return patterns_from_gates(
+                    Xt, self.gates_, keep_all_ones=self.fit_intercept
+                )
+        if self.pattern_strategy == "enumerate":
+            return enumerate_patterns_1d(Xt, fit_intercept=self.fit_intercept)
+        return random_patterns(
+            Xt,
+            self.n_patterns,
+            fit_intercept=self.fit_intercept,
+            random_state=self.random_state,
+        )
+
+    def _fit(self, X, Y, sample_weight, loss):
+        """Solve the convex program for encoded targets ``Y`` and set attributes.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, d), validated
+        Y : ndarray of shape (n, m), encoded targets
+        sample_weight : ndarray of shape (n,), validated, non-negative
+        loss : BaseLoss
+        """
+        start = time.perf_counter()
+        keep = sample_weight > 0
+        X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
+
+        Xt = np.hstack([X, np.ones((X.shape[0], 1))])
+        D, gates = self._patterns(Xt)
+        program = ConvexReLUProgram(
+            X=X,
+            Y=Y,
+            patterns=D,
+            gates=gates,
+            loss=loss,
+            alpha=float(self.alpha),
+            sample_weight=sample_weight,
+            formulation=self.formulation,
+            fit_intercept=self.fit_intercept,
+        )
+        self._log(f"patterns: {program.n_patterns} distinct", start)
+
+        init = getattr(self, "_solution", None) if self.warm_start else None
+        result = self._make_solver().solve(program, init=init)
+        self._log(
+            f"solve: {result.solver} status={result.status} iterations={result.n_iter}",
+            start,
+        )
+
+        coefs, intercepts = recover_network(result.V, result.W, result.c, program)
+        objective = mlp_objective(
+            coefs, intercepts, X, Y, loss, program.alpha, sample_weight
+        )
+        self._log(
+            f"recovery: {coefs[0].shape[1]} neurons, objective J={objective:.6g}",
+            start,
+        )
+
+        # Assign all fitted state at the end: an interrupted fit leaves none.
+        self.coefs_ = coefs
+        self.intercepts_ = intercepts
+        self.n_neurons_ = coefs[0].shape[1]
+        self.n_outputs_ = Y.shape[1]
+        self.gates_ = gates
+        self.n_patterns_ = program.n_patterns
+        self.objective_ = objective
+        self.program_objective_ = program.objective(result.V, result.W, result.c)
+        self.constraint_violation_ = program.constraint_violation(result.V, result.W)
+        self.solver_ = result.solver
+        self.n_iter_ = result.n_iter
+        self.converged_ = result.converged
+        self._solution = (result.V, result.W, result.c)
+        return self
+
+    @staticmethod
+    def _check_weights(X, sample_weight):
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        if not np.any(sample_weight > 0):
+            raise ValueError("sample_weight must have at least one positive entry.")
+        return sample_weight
+
+    # -- prediction --------------------------------------------------------
+
+    def _forward(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return forward(self.coefs_, self.intercepts_, X)
+
+    def _mlp_from_dummy_fit(self, mlp, X0, y0):
+        """Fill ``mlp`` with this network after a 1-iteration fit on dummy data
+        (which sets up label encoding and output activation)."""
+        coefs = [C.copy() for C in self.coefs_]
+        intercepts = [b.copy() for b in self.intercepts_]
+        if coefs[0].shape[1] == 0:  # an MLP needs at least one hidden unit
+            coefs = [np.zeros((coefs[0].shape[0], 1)), np.zeros((1, self.n_outputs_))]
+            intercepts[0] = np.zeros(1)
+        mlp.set_params(hidden_layer_sizes=(coefs[0].shape[1],))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            mlp.fit(X0, y0)
+        mlp.coefs_, mlp.intercepts_ = coefs, intercepts
+        mlp.n_iter_ = self.n_iter_
+        mlp.loss_ = mlp.best_loss_ = self._mlp_loss_value()
+        mlp.loss_curve_ = [mlp.loss_]
+        if hasattr(self, "feature_names_in_"):
+            mlp.feature_names_in_ = self.feature_names_in_
+        return mlp
+
+    def _mlp_loss_value(self):
+        return self.objective_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.non_deterministic = False
+        return tags

@@ -1,0 +1,328 @@
+"""Convex two-layer ReLU classifier."""
+
+import numpy as np
+from scipy.special import log_softmax
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.neural_network import MLPClassifier
+from sklearn.utils._available_if import available_if
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ..losses import BinaryLogLoss, Hinge, MultinomialLogLoss, SquaredError
+from ._base import BaseConvexReLU
+
+
+def _has_log_loss(estimator):
+    return estimator.loss == "log_loss"
+
+
+class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
+    r"""Two-layer ReLU network classifier trained by its convex reformulation.
+
+    With the default ``loss="log_loss"`` the estimator minimises
+    :class:`~sklearn.neural_network.MLPClassifier`'s objective over
+    one-hidden-layer ReLU networks :math:`f(x) = \sum_j a_j (w_j^\top x +
+    b_j)_+ + c`,
+
+    .. math::
+
+        J = \frac{1}{n}\sum_{k=1}^n \ell\big(f(x_k), y_k\big)
+            + \frac{\alpha}{2 n}\Big(\sum_j \lVert w_j\rVert_2^2 + \sum_j \lVert a_j\rVert_2^2\Big),
+
+    with :math:`\ell` the binary cross-entropy of a logistic output unit (two
+    classes) or the softmax cross-entropy (more classes); hidden biases and
+    output intercepts are not penalised. It solves the equivalent convex
+    program over activation patterns :math:`D_i` of :math:`\tilde X = [X, 1]`
+
+    .. math::
+
+        \min_{v, w, c}\; \sum_k \ell\Big(\big[\textstyle\sum_i D_i\tilde X
+        (v_{ij} - w_{ij}) + c_j\big]_{j}, y_k\Big)
+        + \alpha\sum_{i,j} \big(\lVert v_{ij}[:d]\rVert_2 + \lVert w_{ij}[:d]\rVert_2\big)
+
+    subject to :math:`(2D_i - I)\tilde X v_{ij} \ge 0`, :math:`(2D_i - I)\tilde X
+    w_{ij} \ge 0` (``formulation="relu"``). Multiclass problems are one joint
+    softmax program in which every hidden unit feeds a single class output
+    (``j`` indexes classes); its optimum is therefore an upper bound on the
+    MLP optimum with shared units, and exactly ``J`` of the returned network.
+    ``loss="hinge"`` and ``loss="squared_error"`` use ±1 codes, one output per
+    class (one output for two classes), summed over classes (one-vs-rest).
+
+    Parameters
+    ----------
+    loss : {"log_loss", "hinge", "squared_error"}, default="log_loss"
+        Data term. ``"log_loss"`` gives ``MLPClassifier``'s objective and
+        probabilities; the others give a ``decision_function`` only.
+    alpha : float, default=1e-4
+        Strength of the L2 (weight decay) penalty, exactly as in ``MLPClassifier``.
+    n_patterns : int, default=50
+        Number of random Gaussian gates sampled to generate activation
+        patterns (``pattern_strategy="random"``). The all-ones pattern (a linear
+        unit) is added when ``fit_intercept=True``; duplicates and empty
+        patterns are removed.
+    pattern_strategy : {"random", "enumerate"}, default="random"
+        ``"random"`` samples ``n_patterns`` Gaussian gates. ``"enumerate"`` uses
+        every pattern of the data's hyperplane arrangement, which makes the
+        solution the global optimum over networks of any width; it is
+        implemented for one feature (at most ``2 n`` patterns).
+    formulation : {"relu", "gated"}, default="relu"
+        ``"relu"`` keeps the cone constraints (exact for its patterns);
+        ``"gated"`` drops them (a relaxation). The fitted model is always the
+        recovered ReLU network.
+    solver : {"auto", "cvxpy"}, default="auto"
+        ``"cvxpy"`` solves the conic program through cvxpy; ``"auto"``
+        currently means ``"cvxpy"``.
+    cvxpy_solver : str or None, default=None
+        cvxpy back-end; None routes automatically (licensed commercial solvers,
+        then Clarabel, ECOS, SCS; the log-loss needs exponential cones).
+    max_iter : int or None, default=None
+        Iteration limit of the solver (None: the back-end's default).
+    tol : float, default=1e-8
+        Relative gap and feasibility tolerance of the solver.
+    time_limit : float or None, default=None
+        Time limit in seconds passed to the back-end.
+    fit_intercept : bool, default=True
+        Whether to fit the output intercepts (see ``ConvexReLURegressor``).
+    warm_start : bool, default=False
+        Reuse the gates of the previous fit.
+    n_jobs : int or None, default=None
+        joblib workers for independent output blocks (hinge and squared error
+        with three or more classes).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the pattern sampling.
+    verbose : int, default=0
+        1 prints one line per stage; 2 also shows the back-end's log.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coefs_ : list of two ndarrays
+        As ``MLPClassifier.coefs_``: shapes (n_features, n_neurons) and
+        (n_neurons, n_outputs), ``n_outputs = 1`` for two classes.
+    intercepts_ : list of two ndarrays
+        Hidden biases and output intercepts.
+    n_neurons_ : int
+        Number of hidden units after pruning.
+    n_outputs_ : int
+        Number of output units.
+    objective_ : float
+        Objective ``J`` of the recovered network on the training data (with
+        ``loss="log_loss"``, what ``MLPClassifier`` reports as ``loss_``).
+    program_objective_ : float
+        Value of the convex program at the solver's solution.
+    constraint_violation_ : float
+        Largest relative cone-constraint violation before recovery.
+    gates_ : ndarray of shape (n_features + 1, n_patterns_)
+        Gates of the distinct patterns used.
+    n_patterns_ : int
+        Number of distinct patterns in the program.
+    solver_ : str
+        Solver actually used, e.g. ``"cvxpy:CLARABEL"``.
+    n_iter_ : int
+        Iterations of the solver.
+    converged_ : bool
+        Whether the solver reported convergence.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    ConvexReLURegressor : The regressor counterpart.
+    sklearn.neural_network.MLPClassifier : The same objective, trained locally.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_moons
+    >>> from skconvexnn import ConvexReLUClassifier
+    >>> X, y = make_moons(n_samples=60, noise=0.1, random_state=0)
+    >>> clf = ConvexReLUClassifier(alpha=1e-3, n_patterns=20, random_state=0)
+    >>> clf.fit(X, y).score(X, y) > 0.95
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseConvexReLU._parameter_constraints,
+        "loss": [StrOptions({"log_loss", "hinge", "squared_error"})],
+    }
+
+    def __init__(
+        self,
+        loss="log_loss",
+        *,
+        alpha=1e-4,
+        n_patterns=50,
+        pattern_strategy="random",
+        formulation="relu",
+        solver="auto",
+        cvxpy_solver=None,
+        max_iter=None,
+        tol=1e-8,
+        time_limit=None,
+        fit_intercept=True,
+        warm_start=False,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            alpha=alpha,
+            n_patterns=n_patterns,
+            pattern_strategy=pattern_strategy,
+            formulation=formulation,
+            solver=solver,
+            cvxpy_solver=cvxpy_solver,
+            max_iter=max_iter,
+            tol=tol,
+            time_limit=time_limit,
+            fit_intercept=fit_intercept,
+            warm_start=warm_start,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.loss = loss
+
+    def _encode(self, y_idx, n_classes):
+        """Targets and loss object of the program for class indices ``y_idx``."""
+        if self.loss == "log_loss":
+            if n_classes == 2:
+                return (y_idx == 1).astype(float)[:, None], BinaryLogLoss()
+            return np.eye(n_classes)[y_idx], MultinomialLogLoss()
+        loss = Hinge() if self.loss == "hinge" else SquaredError()
+        if n_classes == 2:
+            return np.where(y_idx == 1, 1.0, -1.0)[:, None], loss
+        return 2.0 * np.eye(n_classes)[y_idx] - 1.0, loss
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network by solving the convex program.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights; integer weights are equivalent to repeating rows.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        sample_weight = self._check_weights(X, sample_weight)
+        classes, y_idx = np.unique(y, return_inverse=True)
+        present = np.unique(y_idx[sample_weight > 0])
+        if classes.size < 2 or present.size < 2:
+            raise ValueError(
+                "ConvexReLUClassifier needs samples of at least 2 classes with "
+                f"positive weight; got 1 class ({classes[present[0]]!r})."
+            )
+        Y, loss = self._encode(y_idx, classes.size)
+        self._fit(X, Y, sample_weight, loss)
+        self.classes_ = classes
+        return self
+
+    def decision_function(self, X):
+        """Output-layer values of the recovered network (logits for log-loss).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            One column for two classes (positive means ``classes_[1]``).
+        """
+        Z = self._forward(X)
+        return Z.ravel() if Z.shape[1] == 1 else Z
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    @available_if(_has_log_loss)
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba` (only for ``loss="log_loss"``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            z = scores[:, None]
+            return -np.logaddexp(0.0, np.hstack([z, -z]))
+        return log_softmax(scores, axis=1)
+
+    @available_if(_has_log_loss)
+    def predict_proba(self, X):
+        """Class probabilities, exactly as ``MLPClassifier`` computes them.
+
+        Only available for ``loss="log_loss"``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def to_mlp(self):
+        """Return a fitted ``MLPClassifier`` computing the same network.
+
+        ``predict`` and ``decision`` values agree to rounding; with
+        ``loss="log_loss"`` so do ``predict_proba`` and ``loss_``
+        (= :attr:`objective_`). For the other losses the MLP reads the network
+        through its logistic/softmax output and ``loss_`` is NaN.
+
+        Returns
+        -------
+        mlp : sklearn.neural_network.MLPClassifier
+        """
+        check_is_fitted(self)
+        mlp = MLPClassifier(
+            hidden_layer_sizes=(1,),
+            activation="relu",
+            solver="lbfgs",
+            alpha=self.alpha,
+            max_iter=1,
+        )
+        X0 = np.zeros((self.classes_.size, self.n_features_in_))
+        return self._mlp_from_dummy_fit(mlp, X0, self.classes_)
+
+    def _mlp_loss_value(self):
+        return self.objective_ if self.loss == "log_loss" else float("nan")

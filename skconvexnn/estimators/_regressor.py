@@ -1,0 +1,248 @@
+"""Convex two-layer ReLU regressor."""
+
+import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.neural_network import MLPRegressor
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..losses import SquaredError
+from ._base import BaseConvexReLU
+
+
+class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
+    r"""Two-layer ReLU network regressor trained by its convex reformulation.
+
+    The estimator minimises scikit-learn's :class:`~sklearn.neural_network.MLPRegressor`
+    objective over one-hidden-layer ReLU networks
+    :math:`f(x) = \sum_j a_j (w_j^\top x + b_j)_+ + c` of any width,
+
+    .. math::
+
+        J = \frac{1}{2 n}\lVert f(X) - y\rVert_2^2
+            + \frac{\alpha}{2 n}\Big(\sum_j \lVert w_j\rVert_2^2 + \sum_j a_j^2\Big),
+
+    (hidden biases :math:`b_j` and the intercept :math:`c` are not penalised;
+    with ``sample_weight`` the means become weighted means and :math:`n` becomes
+    the total weight). It does so by solving the equivalent convex program over
+    activation patterns :math:`D_i = \operatorname{diag}(1[\tilde X g_i \ge 0])`,
+    :math:`\tilde X = [X, 1]`,
+
+    .. math::
+
+        \min_{v, w, c}\; \frac{1}{2}\Big\lVert \sum_i D_i\tilde X (v_i - w_i) + c - y
+        \Big\rVert_2^2 + \alpha\sum_i \big(\lVert v_i[:d]\rVert_2 + \lVert w_i[:d]\rVert_2\big)
+
+    subject to :math:`(2D_i - I)\tilde X v_i \ge 0`, :math:`(2D_i - I)\tilde X w_i
+    \ge 0` (``formulation="relu"``; ``"gated"`` drops the constraints). With
+    every pattern of the data's hyperplane arrangement the solution is the
+    global optimum of ``J``; with the ``n_patterns`` sampled patterns used here
+    it is the optimum over networks whose units have those patterns. The
+    network is recovered from the groups as :math:`v_i/\sqrt{\lVert
+    v_i[:d]\rVert}` with output weight :math:`\pm\sqrt{\lVert v_i[:d]\rVert}`;
+    zero groups are pruned. With several outputs each output has its own
+    units.
+
+    Parameters
+    ----------
+    alpha : float, default=1e-4
+        Strength of the L2 (weight decay) penalty, exactly as in ``MLPRegressor``.
+    n_patterns : int, default=50
+        Number of random Gaussian gates sampled to generate activation
+        patterns (``pattern_strategy="random"``). The all-ones pattern (a linear
+        unit) is added when ``fit_intercept=True``; duplicates and empty
+        patterns are removed.
+    pattern_strategy : {"random", "enumerate"}, default="random"
+        ``"random"`` samples ``n_patterns`` Gaussian gates. ``"enumerate"`` uses
+        every pattern of the data's hyperplane arrangement, which makes the
+        solution the global optimum over networks of any width; it is
+        implemented for one feature (at most ``2 n`` patterns).
+    formulation : {"relu", "gated"}, default="relu"
+        ``"relu"`` keeps the cone constraints (exact for its patterns);
+        ``"gated"`` drops them (a group lasso over gated units, a relaxation).
+        The fitted network is always a ReLU network: for ``"gated"`` its
+        objective can exceed the program's value.
+    solver : {"auto", "cvxpy"}, default="auto"
+        ``"cvxpy"`` solves the conic program with a solver routed through
+        cvxpy. ``"auto"`` currently means ``"cvxpy"``.
+    cvxpy_solver : str or None, default=None
+        cvxpy back-end. None routes automatically: installed *and licensed*
+        commercial solvers (MOSEK, Gurobi, ...) first, then Clarabel, ECOS,
+        SCS. An unlicensed or failing back-end is skipped with a warning.
+    max_iter : int or None, default=None
+        Iteration limit of the solver (None: the back-end's default).
+    tol : float, default=1e-8
+        Relative gap and feasibility tolerance of the solver.
+    time_limit : float or None, default=None
+        Time limit in seconds passed to the back-end.
+    fit_intercept : bool, default=True
+        Whether to fit the output intercept. If False, the intercept is 0 and
+        the all-ones pattern is excluded (a zero-weight unit active on every
+        point would be a free constant). Hidden biases are always fitted.
+    warm_start : bool, default=False
+        Reuse the gates (hence the patterns) of the previous fit and pass its
+        solution to the solver as a starting point (conic back-ends ignore it).
+    n_jobs : int or None, default=None
+        Number of joblib workers for independent output blocks.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the pattern sampling.
+    verbose : int, default=0
+        1 prints one line per stage (patterns, solve, recovery); 2 also shows
+        the back-end's log.
+
+    Attributes
+    ----------
+    coefs_ : list of two ndarrays
+        ``coefs_[0]`` of shape (n_features, n_neurons) and ``coefs_[1]`` of
+        shape (n_neurons, n_outputs), as ``MLPRegressor.coefs_``.
+    intercepts_ : list of two ndarrays
+        Hidden biases (n_neurons,) and output intercepts (n_outputs,).
+    n_neurons_ : int
+        Number of hidden units after pruning.
+    n_outputs_ : int
+        Number of outputs.
+    objective_ : float
+        ``J`` of the recovered network on the training data (the quantity
+        ``MLPRegressor`` reports as ``loss_``).
+    program_objective_ : float
+        Value of the convex program at the solver's solution, on the same
+        scale as ``objective_``.
+    constraint_violation_ : float
+        Largest relative cone-constraint violation of the solution, before
+        recovery.
+    gates_ : ndarray of shape (n_features + 1, n_patterns_)
+        Gates of the distinct patterns used.
+    n_patterns_ : int
+        Number of distinct patterns in the program.
+    solver_ : str
+        Solver actually used, e.g. ``"cvxpy:CLARABEL"``.
+    n_iter_ : int
+        Iterations of the solver.
+    converged_ : bool
+        Whether the solver reported convergence.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    ConvexReLUClassifier : The classifier counterpart.
+    sklearn.neural_network.MLPRegressor : The same objective, trained locally.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skconvexnn import ConvexReLURegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, size=(40, 2))
+    >>> y = np.maximum(X[:, 0], 0) - X[:, 1]
+    >>> reg = ConvexReLURegressor(alpha=1e-3, n_patterns=20, random_state=0)
+    >>> reg.fit(X, y).score(X, y) > 0.99
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        alpha=1e-4,
+        n_patterns=50,
+        pattern_strategy="random",
+        formulation="relu",
+        solver="auto",
+        cvxpy_solver=None,
+        max_iter=None,
+        tol=1e-8,
+        time_limit=None,
+        fit_intercept=True,
+        warm_start=False,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            alpha=alpha,
+            n_patterns=n_patterns,
+            pattern_strategy=pattern_strategy,
+            formulation=formulation,
+            solver=solver,
+            cvxpy_solver=cvxpy_solver,
+            max_iter=max_iter,
+            tol=tol,
+            time_limit=time_limit,
+            fit_intercept=fit_intercept,
+            warm_start=warm_start,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            verbose=verbose,
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network by solving the convex program.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights; integer weights are equivalent to repeating rows.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, y = validate_data(
+            self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
+        )
+        sample_weight = self._check_weights(X, sample_weight)
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y.astype(np.float64)
+        return self._fit(X, Y.astype(np.float64), sample_weight, SquaredError())
+
+    def predict(self, X):
+        """Predict with the recovered network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted values.
+        """
+        Z = self._forward(X)
+        return Z.ravel() if Z.shape[1] == 1 else Z
+
+    def to_mlp(self):
+        """Return a fitted ``MLPRegressor`` computing the same function.
+
+        Its ``coefs_`` / ``intercepts_`` are copies of this estimator's and
+        ``loss_`` is :attr:`objective_`; ``predict`` agrees to rounding. Calling
+        ``fit`` on it (e.g. with ``warm_start=True``) continues training from
+        this network with the same ``alpha``.
+
+        Returns
+        -------
+        mlp : sklearn.neural_network.MLPRegressor
+        """
+        check_is_fitted(self)
+        mlp = MLPRegressor(
+            hidden_layer_sizes=(1,),
+            activation="relu",
+            solver="lbfgs",
+            alpha=self.alpha,
+            max_iter=1,
+        )
+        d = self.n_features_in_
+        y0 = np.zeros((2, self.n_outputs_)) if self.n_outputs_ > 1 else np.zeros(2)
+        return self._mlp_from_dummy_fit(mlp, np.zeros((2, d)), y0)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags

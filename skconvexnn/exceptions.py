@@ -1,0 +1,13 @@
+"""Warnings and errors raised by skconvexnn."""
+
+from sklearn.exceptions import ConvergenceWarning
+
+__all__ = ["ConvergenceWarning", "SolverLicenseWarning", "SolverFailedError"]
+
+
+class SolverLicenseWarning(UserWarning):
+    """A solver is installed but has no usable licence; another one is used."""
+
+
+class SolverFailedError(RuntimeError):
+    """No solver produced a usable solution of the convex program."""

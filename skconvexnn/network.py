@@ -1,0 +1,112 @@
+r"""Two-layer ReLU networks in scikit-learn's MLP layout: recovery from the
+convex solution, forward pass and the MLP objective.
+
+A network is ``coefs = [W1 (d, h), W2 (h, m)]`` and
+``intercepts = [b1 (h,), b2 (m,)]``, exactly the ``coefs_`` / ``intercepts_``
+of :class:`~sklearn.neural_network.MLPRegressor` with one hidden layer and
+``activation="relu"``.
+
+Recovery (Pilanci & Ergen): a group :math:`u` of the convex program with
+:math:`\lVert u[:d]\rVert > 0` becomes the hidden unit
+:math:`u / \sqrt{\lVert u[:d]\rVert}` with output weight
+:math:`\pm\sqrt{\lVert u[:d]\rVert}` (``+`` for ``v``, ``-`` for ``w``). The unit
+then costs :math:`\tfrac{\alpha}{2}(\lVert w\rVert^2 + a^2) = \alpha\lVert u[:d]\rVert`
+in the MLP penalty, its share of the convex penalty.
+"""
+
+import numpy as np
+
+#: Groups whose weight norm is below this fraction of the largest are pruned.
+PRUNE_RTOL = 1e-6
+
+
+def recover_network(V, W, c, program, *, prune_rtol=PRUNE_RTOL):
+    """Turn a solution of the convex program into an MLP-layout network.
+
+    Groups with a (relatively) zero weight part are pruned. Such a group can
+    only carry signal on the all-ones pattern, where it is a constant: that
+    constant is folded into the output intercept.
+
+    Parameters
+    ----------
+    V, W : ndarray of shape (m, P, d + 1)
+    c : ndarray of shape (m,)
+    program : ConvexReLUProgram
+    prune_rtol : float, default=PRUNE_RTOL
+
+    Returns
+    -------
+    coefs : list of two ndarrays, shapes (d, h) and (h, m)
+    intercepts : list of two ndarrays, shapes (h,) and (m,)
+    """
+    d, m = program.n_features, program.n_outputs
+    all_ones = program.patterns.all(axis=0)
+    norms = [np.linalg.norm(U[..., :d], axis=-1) for U in (V, W)]
+    largest = max((float(n.max()) for n in norms if n.size), default=0.0)
+    threshold = prune_rtol * largest
+
+    intercept = np.array(c, dtype=float, copy=True)
+    hidden, out_cols, out_vals = [], [], []
+    for sign, U, norm in zip((1.0, -1.0), (V, W), norms):
+        keep = norm > threshold
+        if threshold == 0.0:
+            keep &= norm > 0
+        fold = ~keep & all_ones[None, :]
+        intercept += sign * np.sum(np.where(fold, U[..., d], 0.0), axis=1)
+        j_idx, i_idx = np.nonzero(keep)
+        root = np.sqrt(norm[j_idx, i_idx])
+        hidden.append(U[j_idx, i_idx, :] / root[:, None])
+        out_cols.append(j_idx)
+        out_vals.append(sign * root)
+
+    hidden = np.vstack(hidden)
+    out_cols = np.concatenate(out_cols)
+    out_vals = np.concatenate(out_vals)
+    h = hidden.shape[0]
+    W2 = np.zeros((h, m))
+    W2[np.arange(h), out_cols] = out_vals
+    coefs = [np.ascontiguousarray(hidden[:, :d].T), W2]
+    intercepts = [hidden[:, d].copy(), intercept]
+    return coefs, intercepts
+
+
+def forward(coefs, intercepts, X):
+    """Output-layer values (before any output activation).
+
+    Parameters
+    ----------
+    coefs, intercepts : lists of ndarrays in MLP layout
+    X : ndarray of shape (n, d)
+
+    Returns
+    -------
+    Z : ndarray of shape (n, m)
+    """
+    H = np.maximum(X @ coefs[0] + intercepts[0], 0.0)
+    return H @ coefs[1] + intercepts[1]
+
+
+def mlp_objective(coefs, intercepts, X, Y, loss, alpha, sample_weight):
+    """scikit-learn's MLP objective ``J`` of a network.
+
+    ``J = loss(f(X), Y) / sum(s) + alpha / (2 sum(s)) * (||W1||^2 + ||W2||^2)``;
+    biases are not penalised. With unit weights this is ``MLPRegressor``'s /
+    ``MLPClassifier``'s ``loss_``.
+
+    Parameters
+    ----------
+    coefs, intercepts : lists of ndarrays in MLP layout
+    X : ndarray of shape (n, d)
+    Y : ndarray of shape (n, m)
+        Encoded targets.
+    loss : BaseLoss
+    alpha : float
+    sample_weight : ndarray of shape (n,)
+
+    Returns
+    -------
+    J : float
+    """
+    Z = forward(coefs, intercepts, X)
+    penalty = 0.5 * alpha * sum(float(np.sum(C * C)) for C in coefs)
+    return (loss.value(Z, Y, sample_weight) + penalty) / float(sample_weight.sum())

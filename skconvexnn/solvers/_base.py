@@ -1,0 +1,99 @@
+"""Solver contract: ``solve(program, *, init=None) -> SolverResult``.
+
+A solver validates that it supports the program (loss and formulation), then
+runs ``_solve``. It knows nothing about estimators: no ``fit_intercept`` logic
+beyond what the program states, no label encoding, no network recovery.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class SolverResult:
+    """Solution of a convex program and how it was obtained.
+
+    Attributes
+    ----------
+    V, W : ndarray of shape (m, P, d + 1)
+        Group coefficients.
+    c : ndarray of shape (m,)
+        Output intercepts.
+    solver : str
+        Name of the back-end that produced the solution, e.g. ``"cvxpy:CLARABEL"``.
+    status : str
+        ``"optimal"`` or the back-end's status when it stopped early.
+    converged : bool
+        Whether the back-end reports convergence to its tolerance.
+    n_iter : int
+        Iterations of the back-end (summed over independent blocks).
+    solve_time : float
+        Wall time in seconds.
+    info : dict
+        Back-end specific details (plain Python values only).
+    """
+
+    V: np.ndarray
+    W: np.ndarray
+    c: np.ndarray
+    solver: str
+    status: str
+    converged: bool
+    n_iter: int
+    solve_time: float = 0.0
+    info: dict = field(default_factory=dict)
+
+
+def zero_solution(program):
+    """The all-zero point (feasible for every formulation) as arrays."""
+    shape = (program.n_outputs, program.n_patterns, program.n_features + 1)
+    return np.zeros(shape), np.zeros(shape), np.zeros(program.n_outputs)
+
+
+class BaseSolver:
+    """Base class of the solvers.
+
+    Subclasses set ``supported_losses`` and ``supported_formulations`` and
+    implement ``_solve``.
+    """
+
+    name = None
+    supported_losses = ()
+    supported_formulations = ("relu", "gated")
+
+    def check_program(self, program):
+        """Raise ValueError if the program is outside what this solver handles."""
+        if program.loss.name not in self.supported_losses:
+            raise ValueError(
+                f"loss {program.loss.name!r} is not supported by solver "
+                f"{self.name!r}; it supports {sorted(self.supported_losses)}."
+            )
+        if program.formulation not in self.supported_formulations:
+            raise ValueError(
+                f"formulation {program.formulation!r} is not supported by solver "
+                f"{self.name!r}; it supports {sorted(self.supported_formulations)}."
+            )
+
+    def solve(self, program, *, init=None):
+        """Solve ``program``.
+
+        Parameters
+        ----------
+        program : ConvexReLUProgram
+        init : tuple (V, W, c) or None
+            Starting point; solvers that cannot warm start ignore it.
+
+        Returns
+        -------
+        result : SolverResult
+        """
+        self.check_program(program)
+        start = time.perf_counter()
+        result = self._solve(program, init=init)
+        result.solve_time = time.perf_counter() - start
+        return result
+
+    def _solve(self, program, *, init=None):
+        raise NotImplementedError

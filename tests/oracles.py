@@ -1,0 +1,48 @@
+"""Independent references the tests compare against."""
+
+import numpy as np
+
+
+def cvxpy_oracle(X, Y, D, loss, alpha, sample_weight=None, formulation="relu",
+                 fit_intercept=True, solver="CLARABEL", **solver_opts):
+    """An independent cvxpy formulation of the sampled convex program.
+
+    Written group by group, with the loss in its textbook form (exponential
+    cones for the log-losses), divided by the total weight so its value is on
+    the scale of the MLP objective J.
+    """
+    import cvxpy as cp
+
+    n, d = X.shape
+    m = Y.shape[1]
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
+    Xt = np.hstack([X, np.ones((n, 1))])
+    c = cp.Variable(m) if fit_intercept else np.zeros(m)
+    outputs, penalty, constraints = [], 0, []
+    for j in range(m):
+        z = c[j] * np.ones(n) if fit_intercept else np.zeros(n)
+        for i in range(D.shape[1]):
+            v, w = cp.Variable(d + 1), cp.Variable(d + 1)
+            Di = np.diag(D[:, i].astype(float))
+            z = z + Di @ Xt @ (v - w)
+            penalty = penalty + cp.norm(v[:d]) + cp.norm(w[:d])
+            if formulation == "relu":
+                G = (2 * Di - np.eye(n)) @ Xt
+                constraints += [G @ v >= 0, G @ w >= 0]
+        outputs.append(z)
+    if loss == "squared_error":
+        data = sum(cp.sum(cp.multiply(sw, (outputs[j] - Y[:, j]) ** 2)) for j in range(m)) / (2 * m)
+    elif loss == "hinge":
+        data = sum(cp.sum(cp.multiply(sw, cp.pos(1 - cp.multiply(Y[:, j], outputs[j])))) for j in range(m))
+    elif loss == "binary_log_loss":
+        z = outputs[0]
+        data = cp.sum(cp.multiply(sw, cp.logistic(z) - cp.multiply(Y[:, 0], z)))
+    elif loss == "multinomial_log_loss":
+        Z = cp.vstack(outputs).T
+        data = cp.sum(cp.multiply(sw, cp.log_sum_exp(Z, axis=1) - cp.sum(cp.multiply(Y, Z), axis=1)))
+    else:
+        raise ValueError(loss)
+    problem = cp.Problem(cp.Minimize((data + alpha * penalty) / sw.sum()), constraints)
+    problem.solve(solver=solver, **solver_opts)
+    assert problem.status == "optimal", problem.status
+    return problem.value
