@@ -23,7 +23,8 @@ PRUNE_RTOL = 1e-6
 def recover_network(V, W, c, program, *, prune_rtol=PRUNE_RTOL):
     """Turn a solution of the convex program into an MLP-layout network.
 
-    Groups with a (relatively) zero weight part are pruned. Such a group can
+    Groups whose weight norm is below ``prune_rtol`` times the larger of the
+    largest group norm and ``max|Y| / max_k ||Xt_k||`` are pruned. Such a group can
     only carry signal on the all-ones pattern, where it is a constant: that
     constant is folded into the output intercept.
 
@@ -43,7 +44,11 @@ def recover_network(V, W, c, program, *, prune_rtol=PRUNE_RTOL):
     all_ones = program.patterns.all(axis=0)
     norms = [np.linalg.norm(U[..., :d], axis=-1) for U in (V, W)]
     largest = max((float(n.max()) for n in norms if n.size), default=0.0)
-    threshold = prune_rtol * largest
+    # A group matters relative to the largest one, and in absolute terms
+    # relative to the weight that would move outputs by the targets' scale.
+    row_norm = float(np.linalg.norm(program.Xt, axis=1).max())
+    target_scale = float(np.abs(program.Y).max(initial=0.0)) / row_norm
+    threshold = prune_rtol * max(largest, target_scale)
 
     intercept = np.array(c, dtype=float, copy=True)
     hidden, out_cols, out_vals = [], [], []

@@ -3,8 +3,18 @@
 import numpy as np
 
 
-def cvxpy_oracle(X, Y, D, loss, alpha, sample_weight=None, formulation="relu",
-                 fit_intercept=True, solver="CLARABEL", **solver_opts):
+def cvxpy_oracle(
+    X,
+    Y,
+    D,
+    loss,
+    alpha,
+    sample_weight=None,
+    formulation="relu",
+    fit_intercept=True,
+    solver="CLARABEL",
+    **solver_opts,
+):
     """An independent cvxpy formulation of the sampled convex program.
 
     Written group by group, with the loss in its textbook form (exponential
@@ -31,15 +41,24 @@ def cvxpy_oracle(X, Y, D, loss, alpha, sample_weight=None, formulation="relu",
                 constraints += [G @ v >= 0, G @ w >= 0]
         outputs.append(z)
     if loss == "squared_error":
-        data = sum(cp.sum(cp.multiply(sw, (outputs[j] - Y[:, j]) ** 2)) for j in range(m)) / (2 * m)
+        data = sum(
+            cp.sum(cp.multiply(sw, (outputs[j] - Y[:, j]) ** 2)) for j in range(m)
+        ) / (2 * m)
     elif loss == "hinge":
-        data = sum(cp.sum(cp.multiply(sw, cp.pos(1 - cp.multiply(Y[:, j], outputs[j])))) for j in range(m))
+        data = sum(
+            cp.sum(cp.multiply(sw, cp.pos(1 - cp.multiply(Y[:, j], outputs[j]))))
+            for j in range(m)
+        )
     elif loss == "binary_log_loss":
         z = outputs[0]
         data = cp.sum(cp.multiply(sw, cp.logistic(z) - cp.multiply(Y[:, 0], z)))
     elif loss == "multinomial_log_loss":
         Z = cp.vstack(outputs).T
-        data = cp.sum(cp.multiply(sw, cp.log_sum_exp(Z, axis=1) - cp.sum(cp.multiply(Y, Z), axis=1)))
+        data = cp.sum(
+            cp.multiply(
+                sw, cp.log_sum_exp(Z, axis=1) - cp.sum(cp.multiply(Y, Z), axis=1)
+            )
+        )
     else:
         raise ValueError(loss)
     problem = cp.Problem(cp.Minimize((data + alpha * penalty) / sw.sum()), constraints)

@@ -14,7 +14,7 @@ _NOT_UNIQUE_OFF_SAMPLE = (
     "d > n the group-lasso minimiser is not unique off the weighted sample, and "
     "the interior-point solver's choice among minimisers depends on how rows are "
     "repeated. Fitted values on positive-weight samples are unique and agree to "
-    "1e-6: see tests/test_sample_weight.py."
+    "1e-5 (the solver tolerance): see tests/test_sample_weight.py."
 )
 
 

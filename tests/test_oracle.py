@@ -36,8 +36,13 @@ def test_regressor_matches_oracle(formulation, fit_intercept):
     D = _patterns(est, X)
     assert D.shape[1] == est.n_patterns_
     expected = cvxpy_oracle(
-        X, y[:, None], D, "squared_error", alpha,
-        formulation=formulation, fit_intercept=fit_intercept,
+        X,
+        y[:, None],
+        D,
+        "squared_error",
+        alpha,
+        formulation=formulation,
+        fit_intercept=fit_intercept,
     )
     assert est.program_objective_ == pytest.approx(expected, rel=1e-5)
     if formulation == "relu":

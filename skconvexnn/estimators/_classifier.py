@@ -56,7 +56,7 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         probabilities; the others give a ``decision_function`` only.
     alpha : float, default=1e-4
         Strength of the L2 (weight decay) penalty, exactly as in ``MLPClassifier``.
-    n_patterns : int, default=50
+    n_patterns : int, default=20
         Number of random Gaussian gates sampled to generate activation
         patterns (``pattern_strategy="random"``). The all-ones pattern (a linear
         unit) is added when ``fit_intercept=True``; duplicates and empty
@@ -154,7 +154,7 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         loss="log_loss",
         *,
         alpha=1e-4,
-        n_patterns=50,
+        n_patterns=20,
         pattern_strategy="random",
         formulation="relu",
         solver="auto",

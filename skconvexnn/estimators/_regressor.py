@@ -46,7 +46,7 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
     ----------
     alpha : float, default=1e-4
         Strength of the L2 (weight decay) penalty, exactly as in ``MLPRegressor``.
-    n_patterns : int, default=50
+    n_patterns : int, default=20
         Number of random Gaussian gates sampled to generate activation
         patterns (``pattern_strategy="random"``). The all-ones pattern (a linear
         unit) is added when ``fit_intercept=True``; duplicates and empty
@@ -145,7 +145,7 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         self,
         *,
         alpha=1e-4,
-        n_patterns=50,
+        n_patterns=20,
         pattern_strategy="random",
         formulation="relu",
         solver="auto",

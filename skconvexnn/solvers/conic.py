@@ -13,6 +13,7 @@ inaccurate) but returns finite values is kept with a ``ConvergenceWarning``.
 """
 
 import functools
+import time
 import warnings
 
 import numpy as np
@@ -400,13 +401,13 @@ class ConicSolver(BaseSolver):
             info={"blocks": [b.info for b in blocks]},
         )
 
-    def _call_backend(self, compiled, backend, tol=None):
+    def _call_backend(self, compiled, backend, tol=None, time_limit=None):
         """One back-end solve. Returns (solution or None, status, iterations)."""
         opts = _backend_options(
             backend,
             tol=self.tol if tol is None else tol,
             max_iter=self.max_iter,
-            time_limit=self.time_limit,
+            time_limit=self.time_limit if time_limit is None else time_limit,
         )
         with warnings.catch_warnings():
             # cvxpy's own "may be inaccurate" warning: we report status ourselves
@@ -429,14 +430,27 @@ class ConicSolver(BaseSolver):
         # Inexact Newton: loose sub-problem tolerance far from the optimum,
         # tightened to ``tol`` as the decrement shrinks.
         sub_tol = max(self.tol, 1e-4)
+        deadline = None
+        if self.time_limit is not None:
+            deadline = time.perf_counter() + self.time_limit
         for step in range(1, self.max_newton_steps + 1):
+            remaining = None
+            if deadline is not None:
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    status = "time_limit"
+                    break
             compiled.set_expansion_point(program.outputs(V, W, c))
-            solution, sub_status, it = self._call_backend(compiled, backend, sub_tol)
+            solution, sub_status, it = self._call_backend(
+                compiled, backend, sub_tol, remaining
+            )
             iters += it
             if solution is None:
                 return None, sub_status, iters, step
-            if sub_status != "optimal":
-                status = sub_status
+            if sub_status == "user_limit":
+                # max_iter / time_limit bound the whole solve: keep the best
+                # point so far (the line search below still may improve it).
+                status = "user_limit"
             model_gap = self._model_decrease(compiled, (V, W, c), solution)
             # The sub-problem is solved to relative accuracy sub_tol, so a
             # decrease below a few times that is not resolved: stop there.
@@ -455,13 +469,35 @@ class ConicSolver(BaseSolver):
                 if f_new <= f - 0.25 * t * model_gap:
                     break
                 t *= 0.5
-            else:  # no decrease along the Newton direction: stationary to accuracy
-                converged = sub_tol <= self.tol
+            else:  # no decrease along the Newton direction
+                if sub_tol > self.tol:  # the step was inexact: solve it exactly
+                    sub_tol = self.tol
+                    continue
+                # the back-end cannot resolve a better step: stationary to its
+                # accuracy if the decrement is small, a failure otherwise
+                converged = model_gap <= 1e-6 * scale
+                if not converged and status != "user_limit":
+                    status = "no_descent"
                 break
+            if t == 1.0:
+                # Scale search: with weak regularisation the log-losses want
+                # large logits and Newton grows them by O(1) per step. Scaling
+                # the whole point keeps it feasible (the constraints are cones)
+                # and often jumps several steps at the cost of a few objective
+                # evaluations.
+                while True:
+                    bigger = tuple(2.0 * x for x in cand)
+                    f_big = program.objective(*bigger)
+                    if not f_big < f_new:
+                        break
+                    cand, f_new = bigger, f_big
             (V, W, c), f = cand, f_new
-        if converged and status == "newton_step_limit":
-            status = "optimal"
-        return (V, W, c), status, iters, step
+            if status == "user_limit":
+                break
+        # Convergence is judged by the Newton decrement, not by the back-end's
+        # status on one sub-problem (an "inaccurate" intermediate step is
+        # harmless: the line search only accepts decrease).
+        return (V, W, c), "optimal" if converged else status, iters, step
 
     @staticmethod
     def _model_decrease(compiled, current, solution):
