@@ -1,0 +1,48 @@
+"""asv benchmarks of the estimators (time, peak memory, objective reached)."""
+
+import warnings
+
+import numpy as np
+
+from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
+
+
+def make_data(n_samples, n_features, kind, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n_samples, n_features)
+    W = rng.randn(n_features, 5)
+    y = np.maximum(X @ W, 0).sum(axis=1) - np.maximum(-X @ W, 0)[:, 0]
+    y = y + 0.1 * rng.randn(n_samples)
+    if kind == "classification":
+        y = (y > np.median(y)).astype(int)
+    return X, y
+
+
+class ConicFit:
+    params = (["regression", "classification"], [200, 500])
+    param_names = ["kind", "n_samples"]
+    timeout = 600
+
+    def setup(self, kind, n_samples):
+        self.X, self.y = make_data(n_samples, 5, kind)
+        Est = ConvexReLURegressor if kind == "regression" else ConvexReLUClassifier
+        self.est = Est(alpha=0.1, n_patterns=20, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.est.fit(self.X, self.y)
+
+    def time_fit(self, kind, n_samples):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.est.fit(self.X, self.y)
+
+    def peakmem_fit(self, kind, n_samples):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.est.fit(self.X, self.y)
+
+    def time_predict(self, kind, n_samples):
+        self.est.predict(self.X)
+
+    def track_objective(self, kind, n_samples):
+        return self.est.objective_
