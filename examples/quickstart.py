@@ -62,7 +62,9 @@ def run(name, kind, X, y, models):
         )
     score = "R^2" if kind == "regression" else "accuracy"
     print(f"\n{name}: n_train={len(y_tr)}, d={X.shape[1]}  (score = {score})")
-    print(f"{'model':<38}{'objective J':>12}{'train':>8}{'test':>8}{'time s':>8}{'units':>7}")
+    print(
+        f"{'model':<38}{'objective J':>12}{'train':>8}{'test':>8}{'time s':>8}{'units':>7}"
+    )
     for label, J, tr, te, t, h in rows:
         print(f"{label:<38}{J:>12.5f}{tr:>8.3f}{te:>8.3f}{t:>8.2f}{h:>7d}")
 
@@ -75,9 +77,26 @@ run(
     X,
     y,
     [
-        ("MLPRegressor(100, lbfgs)", MLPRegressor(hidden_layer_sizes=(100,), solver="lbfgs", alpha=alpha, max_iter=2000, random_state=0)),
-        ("MLPRegressor(100, adam)", MLPRegressor(hidden_layer_sizes=(100,), alpha=alpha, max_iter=2000, random_state=0)),
-        ("ConvexReLURegressor(n_patterns=40)", ConvexReLURegressor(alpha=alpha, n_patterns=40, random_state=0)),
+        (
+            "MLPRegressor(100, lbfgs)",
+            MLPRegressor(
+                hidden_layer_sizes=(100,),
+                solver="lbfgs",
+                alpha=alpha,
+                max_iter=2000,
+                random_state=0,
+            ),
+        ),
+        (
+            "MLPRegressor(100, adam)",
+            MLPRegressor(
+                hidden_layer_sizes=(100,), alpha=alpha, max_iter=2000, random_state=0
+            ),
+        ),
+        (
+            "ConvexReLURegressor(n_patterns=40)",
+            ConvexReLURegressor(alpha=alpha, n_patterns=40, random_state=0),
+        ),
     ],
 )
 
@@ -88,9 +107,26 @@ run(
     X,
     y,
     [
-        ("MLPClassifier(100, lbfgs)", MLPClassifier(hidden_layer_sizes=(100,), solver="lbfgs", alpha=alpha, max_iter=2000, random_state=0)),
-        ("MLPClassifier(100, adam)", MLPClassifier(hidden_layer_sizes=(100,), alpha=alpha, max_iter=2000, random_state=0)),
-        ("ConvexReLUClassifier(n_patterns=20)", ConvexReLUClassifier(alpha=alpha, n_patterns=20, random_state=0)),
+        (
+            "MLPClassifier(100, lbfgs)",
+            MLPClassifier(
+                hidden_layer_sizes=(100,),
+                solver="lbfgs",
+                alpha=alpha,
+                max_iter=2000,
+                random_state=0,
+            ),
+        ),
+        (
+            "MLPClassifier(100, adam)",
+            MLPClassifier(
+                hidden_layer_sizes=(100,), alpha=alpha, max_iter=2000, random_state=0
+            ),
+        ),
+        (
+            "ConvexReLUClassifier(n_patterns=20)",
+            ConvexReLUClassifier(alpha=alpha, n_patterns=20, random_state=0),
+        ),
     ],
 )
 

@@ -115,3 +115,42 @@ def mlp_objective(coefs, intercepts, X, Y, loss, alpha, sample_weight):
     Z = forward(coefs, intercepts, X)
     penalty = 0.5 * alpha * sum(float(np.sum(C * C)) for C in coefs)
     return (loss.value(Z, Y, sample_weight) + penalty) / float(sample_weight.sum())
+
+
+def network_to_groups(coefs, intercepts, program, unit_pattern):
+    """A feasible point of the ReLU program representing a network.
+
+    Unit ``j`` with input weights ``(w_j, b_j)`` and output weights ``a_j`` is
+    placed, for each output ``k`` with ``a_jk != 0``, in the group of its
+    activation pattern: ``|a_jk| [w_j; b_j]`` is added to ``V`` (``a_jk > 0``) or
+    ``W``. Units with the same pattern add up, which keeps the cone constraints
+    and can only lower the penalty, so for one output the program's value at
+    this point is at most the network's MLP objective. Units whose pattern is
+    empty on the data are dropped (they are zero there).
+
+    Parameters
+    ----------
+    coefs, intercepts : lists of ndarrays in MLP layout
+    program : ConvexReLUProgram
+    unit_pattern : ndarray of shape (h,), int
+        Column of ``program.patterns`` that is unit ``j``'s pattern, -1 if none
+        (as returned by ``patterns_from_gates(..., return_index=True)``).
+
+    Returns
+    -------
+    V, W : ndarray of shape (m, P, d + 1)
+    c : ndarray of shape (m,)
+    """
+    d, m, P = program.n_features, program.n_outputs, program.n_patterns
+    V, W = np.zeros((m, P, d + 1)), np.zeros((m, P, d + 1))
+    units = np.vstack([coefs[0], intercepts[0]])  # (d + 1, h)
+    A = coefs[1]
+    if A.shape[1] != m:
+        raise ValueError(f"the network has {A.shape[1]} outputs, the program {m}")
+    for j, i in enumerate(unit_pattern):
+        if i < 0:
+            continue
+        for k in np.nonzero(A[j])[0]:
+            target = V if A[j, k] > 0 else W
+            target[k, i] += abs(A[j, k]) * units[:, j]
+    return V, W, np.array(intercepts[1], dtype=float).reshape(m)

@@ -37,7 +37,7 @@ def all_ones_gate(n_features):
     return g
 
 
-def patterns_from_gates(Xt, gates, *, keep_all_ones=True):
+def patterns_from_gates(Xt, gates, *, keep_all_ones=True, return_index=False):
     """Evaluate gates on data, drop empty and duplicate patterns.
 
     Parameters
@@ -49,6 +49,9 @@ def patterns_from_gates(Xt, gates, *, keep_all_ones=True):
         If False, the all-ones pattern is dropped as well. A unit active on
         every training point with zero weight is a free constant; without an
         output intercept that constant cannot be represented at finite cost.
+    return_index : bool, default=False
+        Also return, for every input gate, the column of its pattern in ``D``
+        (-1 if the pattern was dropped).
 
     Returns
     -------
@@ -56,18 +59,31 @@ def patterns_from_gates(Xt, gates, *, keep_all_ones=True):
         Distinct, non-empty patterns, in the order of their first gate.
     gates : ndarray of shape (p, P_kept)
         The gate that generated each kept pattern.
+    index : ndarray of shape (P,), int
+        Only with ``return_index=True``.
     """
-    D = Xt @ gates >= 0
-    keep = D.any(axis=0)
+    D_all = Xt @ gates >= 0
+    keep = D_all.any(axis=0)
     if not keep_all_ones:
-        keep &= ~D.all(axis=0)
-    D, gates = D[:, keep], gates[:, keep]
-    if D.shape[1] == 0:
-        return D, gates
-    packed = np.packbits(D, axis=0).T
-    _, first = np.unique(packed, axis=0, return_index=True)
-    first = np.sort(first)
-    return np.ascontiguousarray(D[:, first]), gates[:, first]
+        keep &= ~D_all.all(axis=0)
+    index = np.full(gates.shape[1], -1)
+    kept = np.flatnonzero(keep)
+    if kept.size:
+        packed = np.packbits(D_all[:, kept], axis=0).T
+        _, first, inverse = np.unique(
+            packed, axis=0, return_index=True, return_inverse=True
+        )
+        order = np.argsort(first)  # unique rows in order of first occurrence
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        index[kept] = rank[inverse.ravel()]
+        chosen = kept[np.sort(first)]
+    else:
+        chosen = kept
+    D = np.ascontiguousarray(D_all[:, chosen])
+    if return_index:
+        return D, gates[:, chosen], index
+    return D, gates[:, chosen]
 
 
 def random_patterns(Xt, n_patterns, *, fit_intercept=True, random_state=None):
@@ -128,3 +144,93 @@ def enumerate_patterns_1d(Xt, *, fit_intercept=True):
     down = np.vstack([-np.ones_like(cuts), cuts])  # active on x <= t
     gates = np.hstack([up, down])
     return patterns_from_gates(Xt, gates, keep_all_ones=fit_intercept)
+
+
+def _fit_seed_network(X, y, sample_weight, *, classifier, alpha, width, seed, max_iter):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    Est = MLPClassifier if classifier else MLPRegressor
+    mlp = Est(
+        hidden_layer_sizes=(width,),
+        solver="lbfgs",
+        alpha=alpha,
+        max_iter=max_iter,
+        random_state=seed,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp.fit(X, y, sample_weight=sample_weight)
+    return [C.copy() for C in mlp.coefs_], [b.copy() for b in mlp.intercepts_]
+
+
+def mlp_seed_networks(
+    X,
+    y,
+    sample_weight=None,
+    *,
+    classifier,
+    alpha,
+    width,
+    n_networks=3,
+    random_state=None,
+    n_jobs=None,
+    max_iter=200,
+):
+    """Train scikit-learn MLPs (lbfgs) whose hidden units seed the patterns.
+
+    Network ``k`` is ``MLPRegressor`` / ``MLPClassifier`` with
+    ``hidden_layer_sizes=(width,)``, ``solver="lbfgs"``, the given ``alpha`` and
+    ``max_iter``, and ``random_state=seeds[k]``, where
+    ``seeds = check_random_state(random_state).randint(2**31 - 1, size=n_networks)``.
+    The networks are trained in parallel with joblib.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    y : ndarray
+        Targets as the MLP takes them (labels for a classifier).
+    sample_weight : ndarray of shape (n,) or None
+    classifier : bool
+    alpha : float
+    width : int
+    n_networks : int, default=3
+    random_state : int, RandomState instance or None
+    n_jobs : int or None
+    max_iter : int, default=200
+
+    Returns
+    -------
+    networks : list of (coefs, intercepts)
+        In MLP layout.
+    """
+    from joblib import Parallel, delayed
+
+    seeds = check_random_state(random_state).randint(2**31 - 1, size=n_networks)
+    return Parallel(n_jobs=n_jobs)(
+        delayed(_fit_seed_network)(
+            X,
+            y,
+            sample_weight,
+            classifier=classifier,
+            alpha=alpha,
+            width=width,
+            seed=int(seed),
+            max_iter=max_iter,
+        )
+        for seed in seeds
+    )
+
+
+def network_gates(networks):
+    """Gates ``[w; b]`` of every hidden unit of MLP-layout networks.
+
+    Returns
+    -------
+    gates : ndarray of shape (d + 1, total hidden units)
+    """
+    return np.hstack(
+        [np.vstack([coefs[0], intercepts[0]]) for coefs, intercepts in networks]
+    )

@@ -1,6 +1,8 @@
 """Estimator behaviour against scikit-learn's own MLP (objective, layout,
 predictions) and in scikit-learn workflows."""
 
+import warnings
+
 import joblib
 import numpy as np
 import pytest
@@ -218,3 +220,45 @@ def test_invalid_parameters(params, match):
     X, y = _curve(n=10)
     with pytest.raises(ValueError, match=match):
         ConvexReLURegressor(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("kind", ["regression", "binary"])
+def test_mlp_strategy_is_at_least_as_good_as_its_seed_networks(kind):
+    """pattern_strategy="mlp" solves over the patterns of lbfgs MLPs (seeds as
+    documented in skconvexnn.patterns.mlp_seed_networks), starting from the
+    best of them: its objective is never above any of those networks'."""
+    if kind == "regression":
+        X, y = _curve(n=60)
+        X = np.column_stack([X, np.cos(3 * X[:, 0])])
+        est = ConvexReLURegressor(
+            alpha=0.1, n_patterns=8, pattern_strategy="mlp", random_state=4
+        )
+        Mlp = MLPRegressor
+    else:
+        X, y = make_moons(60, noise=0.25, random_state=0)
+        est = ConvexReLUClassifier(
+            alpha=0.1, n_patterns=8, pattern_strategy="mlp", random_state=4
+        )
+        Mlp = MLPClassifier
+    est.fit(X, y)
+    seeds = np.random.RandomState(4).randint(2**31 - 1, size=3)
+    values = []
+    for seed in seeds:
+        mlp = Mlp(
+            hidden_layer_sizes=(8,),
+            solver="lbfgs",
+            alpha=0.1,
+            max_iter=200,
+            random_state=seed,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # lbfgs iteration limit
+            mlp.fit(X, y)
+        values.append(
+            sklearn_mlp_objective(mlp.coefs_, mlp.intercepts_, X, y, 0.1, kind)
+        )
+    # by construction never above; in practice strictly below (re-weighting and
+    # merging units with equal patterns is optimal, not just feasible)
+    assert est.objective_ < min(values) * (1 - 1e-4), (est.objective_, values)
+    random = type(est)(alpha=0.1, n_patterns=8, random_state=4).fit(X, y)
+    assert est.objective_ < random.objective_

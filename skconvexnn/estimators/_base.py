@@ -6,8 +6,9 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -15,8 +16,16 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ..network import forward, mlp_objective, recover_network
-from ..patterns import enumerate_patterns_1d, patterns_from_gates, random_patterns
+from ..network import forward, mlp_objective, network_to_groups, recover_network
+from ..patterns import (
+    all_ones_gate,
+    enumerate_patterns_1d,
+    mlp_seed_networks,
+    network_gates,
+    patterns_from_gates,
+    random_patterns,
+    sample_gates,
+)
 from ..problem import ConvexReLUProgram
 from ..solvers import SOLVERS
 
@@ -32,7 +41,7 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
     _parameter_constraints: dict = {
         "alpha": [Interval(Real, 0, None, closed="left")],
         "n_patterns": [Interval(Integral, 1, None, closed="left")],
-        "pattern_strategy": [StrOptions({"random", "enumerate"})],
+        "pattern_strategy": [StrOptions({"random", "enumerate", "mlp"})],
         "formulation": [StrOptions({"relu", "gated"})],
         "solver": [StrOptions({"auto", "cvxpy"})],
         "cvxpy_solver": [str, None],
@@ -99,21 +108,63 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
             n_jobs=self.n_jobs,
         )
 
-    def _patterns(self, Xt):
-        """Patterns for this fit: the previous gates under ``warm_start``."""
+    def _patterns(self, X, Xt, Y, sample_weight):
+        """Patterns for this fit, and MLP seed networks for ``"mlp"``.
+
+        Returns
+        -------
+        D, gates : the program's patterns and their gates
+        seeds : list of (coefs, intercepts, unit_pattern), possibly empty
+        """
         if self.warm_start and getattr(self, "gates_", None) is not None:
             if self.gates_.shape[0] == Xt.shape[1]:
-                return patterns_from_gates(
+                D, gates = patterns_from_gates(
                     Xt, self.gates_, keep_all_ones=self.fit_intercept
                 )
+                return D, gates, []
         if self.pattern_strategy == "enumerate":
-            return enumerate_patterns_1d(Xt, fit_intercept=self.fit_intercept)
-        return random_patterns(
-            Xt,
-            self.n_patterns,
-            fit_intercept=self.fit_intercept,
+            return (*enumerate_patterns_1d(Xt, fit_intercept=self.fit_intercept), [])
+        if self.pattern_strategy == "random":
+            return (
+                *random_patterns(
+                    Xt,
+                    self.n_patterns,
+                    fit_intercept=self.fit_intercept,
+                    random_state=self.random_state,
+                ),
+                [],
+            )
+        # "mlp": the hidden units of lbfgs MLPs, then random gates
+        classifier = is_classifier(self)
+        if classifier:
+            y = Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] > 0).astype(int)
+        else:
+            y = Y[:, 0] if Y.shape[1] == 1 else Y
+        networks = mlp_seed_networks(
+            X,
+            y,
+            sample_weight,
+            classifier=classifier,
+            alpha=self.alpha,
+            width=self.n_patterns,
             random_state=self.random_state,
+            n_jobs=self.n_jobs,
         )
+        rng = check_random_state(self.random_state)
+        unit_gates = network_gates(networks)
+        gates = np.hstack([unit_gates, sample_gates(X.shape[1], self.n_patterns, rng)])
+        if self.fit_intercept:
+            gates = np.hstack([all_ones_gate(X.shape[1]), gates])
+        D, kept, index = patterns_from_gates(
+            Xt, gates, keep_all_ones=self.fit_intercept, return_index=True
+        )
+        offset = 1 if self.fit_intercept else 0
+        seeds, start = [], offset
+        for coefs, intercepts in networks:
+            h = coefs[0].shape[1]
+            seeds.append((coefs, intercepts, index[start : start + h]))
+            start += h
+        return D, kept, seeds
 
     def _fit(self, X, Y, sample_weight, loss):
         """Solve the convex program for encoded targets ``Y`` and set attributes.
@@ -130,7 +181,7 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
 
         Xt = np.hstack([X, np.ones((X.shape[0], 1))])
-        D, gates = self._patterns(Xt)
+        D, gates, seeds = self._patterns(X, Xt, Y, sample_weight)
         program = ConvexReLUProgram(
             X=X,
             Y=Y,
@@ -145,6 +196,24 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         self._log(f"patterns: {program.n_patterns} distinct", start)
 
         init = getattr(self, "_solution", None) if self.warm_start else None
+        if init is not None and init[0].shape[1:] != (D.shape[1], X.shape[1] + 1):
+            init = None
+        best_seed = None
+        if seeds:
+            # start from the best seed network, as a point of the program
+            points = [network_to_groups(C, b, program, idx) for C, b, idx in seeds]
+            init = min(points, key=lambda point: program.objective(*point))
+            best_seed = min(
+                (
+                    (
+                        mlp_objective(C, b, X, Y, loss, program.alpha, sample_weight),
+                        C,
+                        b,
+                    )
+                    for C, b, _ in seeds
+                ),
+                key=lambda seed: seed[0],
+            )
         result = self._make_solver().solve(program, init=init)
         self._log(
             f"solve: {result.solver} status={result.status} iterations={result.n_iter}",
@@ -155,6 +224,10 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         objective = mlp_objective(
             coefs, intercepts, X, Y, loss, program.alpha, sample_weight
         )
+        if best_seed is not None and best_seed[0] < objective:
+            # solver tolerance can leave the recovered network a hair above a
+            # seed network; never return worse than the networks we started from
+            objective, coefs, intercepts = best_seed
         self._log(
             f"recovery: {coefs[0].shape[1]} neurons, objective J={objective:.6g}",
             start,

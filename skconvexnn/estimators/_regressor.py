@@ -51,11 +51,16 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         patterns (``pattern_strategy="random"``). The all-ones pattern (a linear
         unit) is added when ``fit_intercept=True``; duplicates and empty
         patterns are removed.
-    pattern_strategy : {"random", "enumerate"}, default="random"
+    pattern_strategy : {"random", "enumerate", "mlp"}, default="random"
         ``"random"`` samples ``n_patterns`` Gaussian gates. ``"enumerate"`` uses
         every pattern of the data's hyperplane arrangement, which makes the
         solution the global optimum over networks of any width; it is
-        implemented for one feature (at most ``2 n`` patterns).
+        implemented for one feature (at most ``2 n`` patterns). ``"mlp"``
+        trains three scikit-learn MLPs (lbfgs, width ``n_patterns``, this
+        ``alpha``; see :func:`skconvexnn.patterns.mlp_seed_networks` for the
+        seeds) in parallel, solves over the patterns of their hidden units plus
+        ``n_patterns`` random ones, starting from the best of them: the result
+        is never worse than any of those networks.
     formulation : {"relu", "gated"}, default="relu"
         ``"relu"`` keeps the cone constraints (exact for its patterns);
         ``"gated"`` drops them (a group lasso over gated units, a relaxation).

@@ -378,13 +378,19 @@ class ConicSolver(BaseSolver):
                 "second-order cone support. Install clarabel or scs."
             )
         m = program.n_outputs
+        if init is not None and not _usable_start(program, init):
+            init = None
         if program.loss.separable and m > 1:
             blocks = Parallel(n_jobs=self.n_jobs)(
-                delayed(self._solve_block)(program.output_block(j), order)
+                delayed(self._solve_block)(
+                    program.output_block(j),
+                    order,
+                    None if init is None else tuple(a[j : j + 1] for a in init),
+                )
                 for j in range(m)
             )
         else:
-            blocks = [self._solve_block(program, order)]
+            blocks = [self._solve_block(program, order, init)]
         for block in blocks:
             for message in block.info.pop("messages"):
                 warnings.warn(message, ConvergenceWarning, stacklevel=6)
@@ -417,14 +423,14 @@ class ConicSolver(BaseSolver):
         solution = compiled.values() if status in _USABLE else None
         return solution, status, int(compiled.problem.solver_stats.num_iters or 0)
 
-    def _newton(self, compiled, backend):
+    def _newton(self, compiled, backend, init=None):
         """Proximal Newton on a smooth loss: each step solves the SOCP of the
         loss's second-order model plus the exact penalty and constraints, then
         a backtracking line search on the true program (the segment between
         two feasible points is feasible). Stops when the model decrease is
         below ``tol`` relative to the objective."""
         program = compiled.program
-        V, W, c = zero_solution(program)
+        V, W, c = zero_solution(program) if init is None else init
         f = program.objective(V, W, c)
         iters, status, converged = 0, "newton_step_limit", False
         # Inexact Newton: loose sub-problem tolerance far from the optimum,
@@ -514,7 +520,7 @@ class ConicSolver(BaseSolver):
         pen = program.penalty(*solution[:2]) - program.penalty(*current[:2])
         return -(lin + quad + pen) / program.scale
 
-    def _solve_block(self, program, order):
+    def _solve_block(self, program, order, init=None):
         """Try back-ends in order on one program. Never warns: messages are
         returned in ``info["messages"]`` so that they survive process pools."""
         compiled = _CvxpyProgram(program)
@@ -522,7 +528,9 @@ class ConicSolver(BaseSolver):
         for backend in order:
             try:
                 if compiled.smooth:
-                    solution, status, n_iter, steps = self._newton(compiled, backend)
+                    solution, status, n_iter, steps = self._newton(
+                        compiled, backend, init
+                    )
                 else:
                     solution, status, n_iter = self._call_backend(compiled, backend)
                     steps = 1
@@ -568,3 +576,16 @@ class ConicSolver(BaseSolver):
 
 
 _USABLE = ("optimal", "optimal_inaccurate", "user_limit")
+
+
+def _usable_start(program, init):
+    """Whether ``init = (V, W, c)`` fits the program and is feasible."""
+    V, W, c = init
+    shape = (program.n_outputs, program.n_patterns, program.n_features + 1)
+    if V.shape != shape or W.shape != shape or c.shape != (program.n_outputs,):
+        return False
+    if not all(np.all(np.isfinite(a)) for a in init):
+        return False
+    if program.formulation == "relu":
+        return program.constraint_violation(V, W) <= 1e-12
+    return True
