@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .losses import BaseLoss
+from .network import mlp_objective
 from .operators import add_bias_column, cone_slacks, pattern_matvec
 
 
@@ -130,6 +131,12 @@ class ConvexReLUProgram:
         Z = self.outputs(V, W, c)
         data = self.loss.value(Z, self.Y, self.sample_weight)
         return (data + self.penalty(V, W)) / self.scale
+
+    def network_objective(self, coefs, intercepts):
+        """MLP objective ``J`` of an MLP-layout network on this program's data."""
+        return mlp_objective(
+            coefs, intercepts, self.X, self.Y, self.loss, self.alpha, self.sample_weight
+        )
 
     def constraint_violation(self, V, W):
         """Largest cone-constraint violation, relative to the solution's scale.

@@ -16,7 +16,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ..network import forward, mlp_objective, network_to_groups, recover_network
+from ..network import forward, network_to_groups, recover_network
+from ..operators import add_bias_column
 from ..patterns import (
     all_ones_gate,
     enumerate_patterns_1d,
@@ -180,7 +181,7 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         keep = sample_weight > 0
         X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
 
-        Xt = np.hstack([X, np.ones((X.shape[0], 1))])
+        Xt = add_bias_column(X)
         D, gates, seeds = self._patterns(X, Xt, Y, sample_weight)
         program = ConvexReLUProgram(
             X=X,
@@ -200,20 +201,7 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
             init = None
         best_seed = None
         if seeds:
-            # start from the best seed network, as a point of the program
-            points = [network_to_groups(C, b, program, idx) for C, b, idx in seeds]
-            init = min(points, key=lambda point: program.objective(*point))
-            best_seed = min(
-                (
-                    (
-                        mlp_objective(C, b, X, Y, loss, program.alpha, sample_weight),
-                        C,
-                        b,
-                    )
-                    for C, b, _ in seeds
-                ),
-                key=lambda seed: seed[0],
-            )
+            init, best_seed = self._best_seed(seeds, program)
         result = self._make_solver().solve(program, init=init)
         self._log(
             f"solve: {result.solver} status={result.status} iterations={result.n_iter}",
@@ -221,9 +209,7 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         )
 
         coefs, intercepts = recover_network(result.V, result.W, result.c, program)
-        objective = mlp_objective(
-            coefs, intercepts, X, Y, loss, program.alpha, sample_weight
-        )
+        objective = program.network_objective(coefs, intercepts)
         if best_seed is not None and best_seed[0] < objective:
             # solver tolerance can leave the recovered network a hair above a
             # seed network; never return worse than the networks we started from
@@ -248,6 +234,15 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         self.converged_ = result.converged
         self._solution = (result.V, result.W, result.c)
         return self
+
+    @staticmethod
+    def _best_seed(seeds, program):
+        """The best seed network as a starting point of the program, and as
+        ``(J, coefs, intercepts)``."""
+        points = [network_to_groups(C, b, program, idx) for C, b, idx in seeds]
+        start = min(points, key=lambda point: program.objective(*point))
+        scored = [(program.network_objective(C, b), C, b) for C, b, _ in seeds]
+        return start, min(scored, key=lambda seed: seed[0])
 
     @staticmethod
     def _check_weights(X, sample_weight):
