@@ -166,7 +166,7 @@ def _loss_terms(cp, loss_name, Z, Y, sw):
     constraints that define ``Z`` (exact for squared error and hinge).
 
     Smooth log-losses are not passed to the back-end as exponential cones
-    (Clarabel returned "optimal" 12-60 % above the optimum on them); they are
+    (Clarabel returned "optimal" 12 % to 2x above the optimum on them); they are
     replaced by a second-order model in the step ``Z - Z0``, whose parameters
     the proximal-Newton loop of :class:`ConicSolver` updates. Writing the model
     in the step keeps its terms on the scale of the decrease, so the back-end's
