@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
+from scipy.special import expit
 
 from ..exceptions import ConvergenceWarning, SolverFailedError, SolverLicenseWarning
 from ._base import BaseSolver, SolverResult, zero_solution
@@ -200,7 +201,7 @@ def _hessian_factors(loss_name, Z, sample_weight):
     ``H_k`` is the Hessian of the loss in ``z_k``."""
     n, m = Z.shape
     if loss_name == "binary_log_loss":
-        p = 1.0 / (1.0 + np.exp(-Z[:, 0]))
+        p = expit(Z[:, 0])
         return np.sqrt(sample_weight * p * (1.0 - p)).reshape(n, 1, 1)
     # multinomial: H = diag(p) - p p^T
     P = np.exp(Z - Z.max(axis=1, keepdims=True))
