@@ -170,6 +170,22 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
     def _fit(self, X, Y, sample_weight, loss):
         """Solve the convex program for encoded targets ``Y`` and set attributes.
 
+        An interrupted fit (KeyboardInterrupt) leaves the estimator unfitted,
+        never half-fitted nor holding a previous fit's attributes.
+        """
+        try:
+            return self._fit_program(X, Y, sample_weight, loss)
+        except KeyboardInterrupt:
+            for name in [
+                k for k in vars(self) if k.endswith("_") and not k.startswith("__")
+            ]:
+                delattr(self, name)
+            self.__dict__.pop("_solution", None)
+            raise
+
+    def _fit_program(self, X, Y, sample_weight, loss):
+        """Build, solve and recover (see ``_fit``).
+
         Parameters
         ----------
         X : ndarray of shape (n, d), validated
