@@ -86,11 +86,14 @@ def patterns_from_gates(Xt, gates, *, keep_all_ones=True, return_index=False):
     return D, gates[:, chosen]
 
 
-def random_patterns(Xt, n_patterns, *, fit_intercept=True, random_state=None):
+def random_patterns(
+    Xt, n_patterns, *, fit_intercept=True, random_state=None, seed_gates=None
+):
     """Sample Gaussian gates and return the distinct patterns they induce.
 
     The all-ones pattern (a linear unit) is always offered first when
-    ``fit_intercept`` is True.
+    ``fit_intercept`` is True, then ``seed_gates`` if given, then the random
+    gates.
 
     Parameters
     ----------
@@ -100,17 +103,29 @@ def random_patterns(Xt, n_patterns, *, fit_intercept=True, random_state=None):
         duplicates).
     fit_intercept : bool, default=True
     random_state : int, RandomState instance or None
+    seed_gates : ndarray of shape (p, k) or None
+        Gates offered before the random ones (e.g. hidden units of networks).
 
     Returns
     -------
     D : ndarray of shape (n, P), bool
     gates : ndarray of shape (p, P)
+    seed_index : ndarray of shape (k,), int
+        Only with ``seed_gates``: the column of ``D`` holding each seed gate's
+        pattern, -1 if it was dropped (empty).
     """
     p = Xt.shape[1]
-    gates = sample_gates(p - 1, n_patterns, random_state)
+    seeds = np.empty((p, 0)) if seed_gates is None else seed_gates
+    parts = [seeds, sample_gates(p - 1, n_patterns, random_state)]
     if fit_intercept:
-        gates = np.hstack([all_ones_gate(p - 1), gates])
-    return patterns_from_gates(Xt, gates, keep_all_ones=fit_intercept)
+        parts.insert(0, all_ones_gate(p - 1))
+    D, gates, index = patterns_from_gates(
+        Xt, np.hstack(parts), keep_all_ones=fit_intercept, return_index=True
+    )
+    if seed_gates is None:
+        return D, gates
+    start = 1 if fit_intercept else 0
+    return D, gates, index[start : start + seeds.shape[1]]
 
 
 def enumerate_patterns_1d(Xt, *, fit_intercept=True):

@@ -8,7 +8,6 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -19,13 +18,11 @@ from sklearn.utils.validation import (
 from ..network import forward, network_to_groups, recover_network
 from ..operators import add_bias_column
 from ..patterns import (
-    all_ones_gate,
     enumerate_patterns_1d,
     mlp_seed_networks,
     network_gates,
     patterns_from_gates,
     random_patterns,
-    sample_gates,
 )
 from ..problem import ConvexReLUProgram
 from ..solvers import SOLVERS
@@ -151,21 +148,19 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
             random_state=self.random_state,
             n_jobs=self.n_jobs,
         )
-        rng = check_random_state(self.random_state)
-        unit_gates = network_gates(networks)
-        gates = np.hstack([unit_gates, sample_gates(X.shape[1], self.n_patterns, rng)])
-        if self.fit_intercept:
-            gates = np.hstack([all_ones_gate(X.shape[1]), gates])
-        D, kept, index = patterns_from_gates(
-            Xt, gates, keep_all_ones=self.fit_intercept, return_index=True
+        D, gates, unit_pattern = random_patterns(
+            Xt,
+            self.n_patterns,
+            fit_intercept=self.fit_intercept,
+            random_state=self.random_state,
+            seed_gates=network_gates(networks),
         )
-        offset = 1 if self.fit_intercept else 0
-        seeds, start = [], offset
+        seeds, start = [], 0
         for coefs, intercepts in networks:
             h = coefs[0].shape[1]
-            seeds.append((coefs, intercepts, index[start : start + h]))
+            seeds.append((coefs, intercepts, unit_pattern[start : start + h]))
             start += h
-        return D, kept, seeds
+        return D, gates, seeds
 
     def _fit(self, X, Y, sample_weight, loss):
         """Solve the convex program for encoded targets ``Y`` and set attributes.
@@ -212,9 +207,8 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         )
         self._log(f"patterns: {program.n_patterns} distinct", start)
 
+        # the solver checks that a starting point fits the program and is feasible
         init = getattr(self, "_solution", None) if self.warm_start else None
-        if init is not None and init[0].shape[1:] != (D.shape[1], X.shape[1] + 1):
-            init = None
         best_seed = None
         if seeds:
             init, best_seed = self._best_seed(seeds, program)
