@@ -46,3 +46,33 @@ class ConicFit:
 
     def track_objective(self, kind, n_samples):
         return self.est.objective_
+
+
+class InteriorPointFit:
+    """The built-in interior-point solver on the planted regression problem."""
+
+    params = ([200, 1000], [1e-4, 1e-8])
+    param_names = ["n_samples", "tol"]
+    timeout = 600
+
+    def setup(self, n_samples, tol):
+        self.X, self.y = make_data(n_samples, 10, "regression")
+        self.est = ConvexReLURegressor(
+            alpha=1.0, n_patterns=50, solver="ipm", tol=tol, random_state=0
+        )
+
+    def time_fit(self, n_samples, tol):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.est.fit(self.X, self.y)
+
+    def peakmem_fit(self, n_samples, tol):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.est.fit(self.X, self.y)
+
+    def track_dual_gap(self, n_samples, tol):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.est.fit(self.X, self.y)
+        return self.est.dual_gap_

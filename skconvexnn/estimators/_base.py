@@ -25,7 +25,7 @@ from ..patterns import (
     random_patterns,
 )
 from ..problem import ConvexReLUProgram
-from ..solvers import SOLVERS
+from ..solvers import SOLVERS, choose_solver
 
 
 class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
@@ -41,7 +41,7 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         "n_patterns": [Interval(Integral, 1, None, closed="left")],
         "pattern_strategy": [StrOptions({"random", "enumerate", "mlp"})],
         "formulation": [StrOptions({"relu", "gated"})],
-        "solver": [StrOptions({"auto", "cvxpy"})],
+        "solver": [StrOptions({"auto", "cvxpy", "ipm"})],
         "cvxpy_solver": [str, None],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="neither")],
@@ -95,16 +95,19 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
                 f"[{type(self).__name__}] {message} ({time.perf_counter() - start:.2f}s)"
             )
 
-    def _make_solver(self):
-        name = "cvxpy" if self.solver == "auto" else self.solver
-        return SOLVERS[name](
-            self.cvxpy_solver,
+    def _make_solver(self, program):
+        """The solver for ``program``; ``"auto"`` follows :func:`choose_solver`."""
+        name = choose_solver(program) if self.solver == "auto" else self.solver
+        options = dict(
             tol=self.tol,
             max_iter=self.max_iter,
             time_limit=self.time_limit,
             verbose=self.verbose >= 2,
             n_jobs=self.n_jobs,
         )
+        if name == "cvxpy":
+            return SOLVERS[name](self.cvxpy_solver, **options)
+        return SOLVERS[name](**options)
 
     def _patterns(self, X, Xt, Y, sample_weight):
         """Patterns for this fit, and MLP seed networks for ``"mlp"``.
@@ -212,7 +215,7 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         best_seed = None
         if seeds:
             init, best_seed = self._best_seed(seeds, program)
-        result = self._make_solver().solve(program, init=init)
+        result = self._make_solver(program).solve(program, init=init)
         self._log(
             f"solve: {result.solver} status={result.status} iterations={result.n_iter}",
             start,
@@ -239,6 +242,7 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         self.objective_ = objective
         self.program_objective_ = program.objective(result.V, result.W, result.c)
         self.constraint_violation_ = program.constraint_violation(result.V, result.W)
+        self.dual_gap_ = float(result.info.get("gap", np.nan))
         self.solver_ = result.solver
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged

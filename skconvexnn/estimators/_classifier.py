@@ -75,9 +75,12 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         ``"relu"`` keeps the cone constraints (exact for its patterns);
         ``"gated"`` drops them (a relaxation). The fitted model is always the
         recovered ReLU network.
-    solver : {"auto", "cvxpy"}, default="auto"
-        ``"cvxpy"`` solves the conic program through cvxpy; ``"auto"``
-        currently means ``"cvxpy"``.
+    solver : {"auto", "ipm", "cvxpy"}, default="auto"
+        ``"ipm"`` is the built-in interior-point method (squared loss): exact,
+        with an exactly feasible solution and a certified gap
+        (``dual_gap_``). ``"cvxpy"`` solves the conic program with a solver
+        routed through cvxpy. ``"auto"`` currently means ``"cvxpy"`` (see
+        :func:`skconvexnn.solvers.choose_solver`).
     cvxpy_solver : str or None, default=None
         cvxpy back-end; None routes automatically (licensed commercial solvers,
         then Clarabel, ECOS, SCS; the log-loss needs exponential cones).
@@ -123,6 +126,12 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         Gates of the distinct patterns used.
     n_patterns_ : int
         Number of distinct patterns in the program.
+    dual_gap_ : float
+        Certified relative gap of the sampled program at the solver's solution:
+        ``(objective - lower bound) / objective``, the lower bound being the
+        value of a dual-feasible point (``solver="ipm"``). NaN when the solver
+        gives no certificate. It bounds the distance to the optimum *over the
+        sampled patterns* only, not over all networks.
     solver_ : str
         Solver actually used, e.g. ``"cvxpy:CLARABEL"``.
     n_iter_ : int

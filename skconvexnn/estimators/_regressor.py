@@ -66,9 +66,12 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         ``"gated"`` drops them (a group lasso over gated units, a relaxation).
         The fitted network is always a ReLU network: for ``"gated"`` its
         objective can exceed the program's value.
-    solver : {"auto", "cvxpy"}, default="auto"
-        ``"cvxpy"`` solves the conic program with a solver routed through
-        cvxpy. ``"auto"`` currently means ``"cvxpy"``.
+    solver : {"auto", "ipm", "cvxpy"}, default="auto"
+        ``"ipm"`` is the built-in interior-point method (squared loss): exact,
+        with an exactly feasible solution and a certified gap
+        (``dual_gap_``). ``"cvxpy"`` solves the conic program with a solver
+        routed through cvxpy. ``"auto"`` currently means ``"cvxpy"`` (see
+        :func:`skconvexnn.solvers.choose_solver`).
     cvxpy_solver : str or None, default=None
         cvxpy back-end. None routes automatically: installed *and licensed*
         commercial solvers (MOSEK, Gurobi, ...) first, then Clarabel, ECOS,
@@ -118,6 +121,12 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         Gates of the distinct patterns used.
     n_patterns_ : int
         Number of distinct patterns in the program.
+    dual_gap_ : float
+        Certified relative gap of the sampled program at the solver's solution:
+        ``(objective - lower bound) / objective``, the lower bound being the
+        value of a dual-feasible point (``solver="ipm"``). NaN when the solver
+        gives no certificate. It bounds the distance to the optimum *over the
+        sampled patterns* only, not over all networks.
     solver_ : str
         Solver actually used, e.g. ``"cvxpy:CLARABEL"``.
     n_iter_ : int

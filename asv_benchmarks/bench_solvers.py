@@ -1,0 +1,102 @@
+"""Print a side-by-side table of the fixed-pattern solvers on one program.
+
+Run: ``python asv_benchmarks/bench_solvers.py [--quick] [--no-clarabel]``.
+
+The program is the synthetic planted problem of the solver issues: X ~ N(0, I),
+y from a planted ReLU network plus noise, squared loss, random patterns. Each
+row solves the *same* program (same patterns) in the same process, so ratios
+are measured side by side. Columns: wall time, iterations, objective, the
+solver's certified relative gap (``ipm`` only), the relative difference to the
+cvxpy + Clarabel objective, the cone violation of the returned point, and the
+peak memory of the solve (tracemalloc, numpy allocations).
+"""
+
+import argparse
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+
+from skconvexnn.losses import get_loss
+from skconvexnn.operators import add_bias_column
+from skconvexnn.patterns import random_patterns
+from skconvexnn.problem import ConvexReLUProgram
+from skconvexnn.solvers import ConicSolver, InteriorPointSolver
+
+
+def planted_program(n, d, P, alpha=1.0, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d)
+    W = rng.randn(d, 5)
+    y = np.maximum(X @ W, 0).sum(axis=1) - 2 * np.maximum(X @ W[:, 0], 0)
+    y = (y - y.mean()) / y.std() + 0.1 * rng.randn(n)
+    D, gates = random_patterns(
+        add_bias_column(X), P, fit_intercept=True, random_state=seed
+    )[:2]
+    return ConvexReLUProgram(
+        X=X,
+        Y=y[:, None],
+        patterns=D,
+        gates=gates,
+        loss=get_loss("squared_error"),
+        alpha=alpha,
+        sample_weight=np.ones(n),
+    )
+
+
+def run(solver, program):
+    tracemalloc.start()
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = solver.solve(program)
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    value = program.objective(result.V, result.W, result.c)
+    return elapsed, result, value, peak
+
+
+def main(quick, clarabel):
+    sizes = [(1000, 10, 100)] if quick else [(1000, 10, 100), (2000, 10, 100)]
+    print(
+        f"{'solver':<22}{'n':>6}{'d':>4}{'P':>5}{'time s':>9}{'iters':>7}"
+        f"{'objective':>15}{'cert. gap':>11}{'vs Clarabel':>13}{'viol':>9}"
+        f"{'MiB':>8}  ratio"
+    )
+    for n, d, P in sizes:
+        program = planted_program(n, d, P)
+        rows = []
+        if clarabel:
+            rows.append(("cvxpy+CLARABEL", ConicSolver("CLARABEL")))
+        rows += [
+            ("ipm tol=1e-4", InteriorPointSolver(tol=1e-4)),
+            ("ipm tol=1e-8", InteriorPointSolver(tol=1e-8)),
+        ]
+        reference = reference_time = None
+        for name, solver in rows:
+            elapsed, result, value, peak = run(solver, program)
+            if name.startswith("cvxpy"):
+                reference, reference_time = value, elapsed
+            gap = result.info.get("gap", np.nan)
+            diff = np.nan if reference is None else (value - reference) / reference
+            ratio = (
+                ""
+                if reference_time is None or name.startswith("cvxpy")
+                else (f"{reference_time / elapsed:.1f}x")
+            )
+            print(
+                f"{name:<22}{n:>6}{d:>4}{program.n_patterns:>5}{elapsed:>9.2f}"
+                f"{result.n_iter:>7}{value:>15.10f}{gap:>11.1e}{diff:>13.1e}"
+                f"{program.constraint_violation(result.V, result.W):>9.1e}"
+                f"{peak:>8.0f}  {ratio}"
+            )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-clarabel", dest="clarabel", action="store_false")
+    args = parser.parse_args()
+    main(args.quick, args.clarabel)

@@ -1,0 +1,835 @@
+r"""Built-in primal-dual interior-point solver for the squared loss.
+
+The program of one output, with weights :math:`S`, the weighted centring
+:math:`Q = S^{1/2}(I - \mathbf 1 s^\top / \textstyle\sum s)` that eliminates the
+free intercept, and groups :math:`u_g` (``g < P``: the :math:`v_i`, ``g >= P``:
+the :math:`w_i` of the ReLU formulation; the gated formulation has one group
+per pattern), reads
+
+.. math::
+
+   \min_{u, t}\; \tfrac12 a^\top A a - b^\top a + f_0 + \alpha \sum_g t_g
+   \quad\text{s.t.}\quad \sigma_g \circ \tilde X u_g \ge 0,\;
+   (t_g, u_g[:d]) \in \mathcal Q^{d+1},
+
+with :math:`a = \sum_g \epsilon_g e_{\pi(g)} \otimes u_g` (``epsilon = +1`` for
+``v``, ``-1`` for ``w``), :math:`A = F^\top Q^\top Q F` of size ``P(d+1)``,
+:math:`b = F^\top Q^\top Q y`, :math:`\sigma = 2D - 1`.
+
+Structure used (the ``n x P(d+1)`` matrix ``F`` is never kept: ``A`` is
+accumulated from row chunks):
+
+* every linear cone row of group ``g`` has the same map up to sign, so the
+  curvature of the barrier is :math:`B_g = \tilde X^\top \operatorname{diag}(z_g /
+  s_g) \tilde X`, all ``G`` blocks in one matrix product with the row-wise outer
+  products of :math:`\tilde X`;
+* the epigraph variables :math:`t_g` are eliminated by a Schur complement of
+  the Nesterov–Todd scaling of their cone;
+* in the ReLU formulation the reduced Newton matrix
+  :math:`\begin{bmatrix}A + K_v & -A\\ -A & A + K_w\end{bmatrix}` is solved
+  through :math:`a = \Delta v - \Delta w`: one dense Cholesky factorisation of
+  :math:`A + (K_v^{-1} + K_w^{-1})^{-1}` (size ``P(d+1)``) and ``(d+1) x (d+1)``
+  solves per group, followed by iterative refinement on the full system.
+
+Iterations are Mehrotra predictor–corrector steps. Every iteration also builds
+a *certificate*: a primal point made exactly feasible by shifting each group
+along its gate (interior to its cone) and a dual-feasible point from the
+iterate's residual and multipliers, whose dual value is a lower bound on the
+program's optimum. The solver stops when the relative gap between the two is
+below ``tol``, and returns the best feasible point with that certified gap.
+"""
+
+import time
+import warnings
+
+import numpy as np
+from joblib import Parallel, delayed
+from scipy import linalg
+
+from ..exceptions import ConvergenceWarning
+from ..operators import pattern_rmatvec
+from ._base import BaseSolver, SolverResult, zero_solution
+
+#: Rows of the ``n x P(d+1)`` block formed at a time when accumulating ``A``.
+_CHUNK_ENTRIES = 2**22
+
+
+class InteriorPointSolver(BaseSolver):
+    """Structure-exploiting primal-dual interior-point method.
+
+    Exact for the sampled program: the returned point satisfies every cone
+    constraint exactly and comes with a certified duality gap
+    (``info["gap"]``, relative to the objective).
+
+    Parameters
+    ----------
+    tol : float, default=1e-8
+        Target relative duality gap (certified, not estimated).
+    max_iter : int or None, default=None
+        Iteration limit (None: 100).
+    time_limit : float or None, default=None
+        Seconds per output block; the best certified point so far is returned.
+    verbose : bool, default=False
+        Print one line per iteration.
+    n_jobs : int or None, default=None
+        Independent outputs are solved in parallel with joblib.
+    """
+
+    name = "ipm"
+    supported_losses = ("squared_error",)
+
+    def __init__(
+        self, *, tol=1e-8, max_iter=None, time_limit=None, verbose=False, n_jobs=None
+    ):
+        self.tol = tol
+        self.max_iter = max_iter
+        self.time_limit = time_limit
+        self.verbose = verbose
+        self.n_jobs = n_jobs
+
+    def _solve(self, program, *, init=None):
+        m = program.n_outputs
+        if init is not None and tuple(a.shape for a in init) != tuple(
+            a.shape for a in zero_solution(program)
+        ):
+            init = None
+        if m == 1:
+            blocks = [self._solve_block(program, init)]
+        else:
+            blocks = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+                delayed(self._solve_block)(
+                    program.output_block(j),
+                    None if init is None else tuple(x[j : j + 1] for x in init),
+                )
+                for j in range(m)
+            )
+        for block in blocks:
+            if not block.converged:
+                reason = (
+                    "no further progress is possible in double precision; "
+                    if block.status == "stalled"
+                    else ""
+                )
+                warnings.warn(
+                    f"solver 'ipm' stopped with status {block.status!r} at a "
+                    f"certified relative gap of {block.info['gap']:.2e} (tol="
+                    f"{self.tol:g}); {reason}the model uses the best feasible point "
+                    "found. Increase max_iter or time_limit, or loosen tol.",
+                    ConvergenceWarning,
+                    stacklevel=5,
+                )
+        if m == 1:
+            return blocks[0]
+        return SolverResult(
+            V=np.concatenate([b.V for b in blocks]),
+            W=np.concatenate([b.W for b in blocks]),
+            c=np.concatenate([b.c for b in blocks]),
+            solver=self.name,
+            status=",".join(dict.fromkeys(b.status for b in blocks)),
+            converged=all(b.converged for b in blocks),
+            n_iter=sum(b.n_iter for b in blocks),
+            info={
+                "gap": max(b.info["gap"] for b in blocks),
+                "blocks": [b.info for b in blocks],
+            },
+        )
+
+    def _solve_block(self, program, init):
+        max_iter = 100 if self.max_iter is None else self.max_iter
+        deadline = (
+            None if self.time_limit is None else time.perf_counter() + (self.time_limit)
+        )
+        data = _Quadratic(program)
+        if data.f0 <= 0.0 or data.n_groups == 0:
+            # constant targets (or no pattern): the zero network is optimal
+            V, W, c = zero_solution(program)
+            c[:] = data.ybar
+            return SolverResult(
+                V, W, c, self.name, "optimal", True, 0, info={"gap": 0.0}
+            )
+        ipm = _PrimalDual(data, init=None if init is None else data.groups_from(init))
+        status = "max_iter"
+        for it in range(max_iter):
+            ipm.certify()
+            if self.verbose:
+                print(
+                    f"ipm {it:3d}  primal {ipm.best_primal:.10e}  dual "
+                    f"{ipm.best_dual:.10e}  gap {ipm.gap:.2e}  mu {ipm.mu:.2e}"
+                )
+            if ipm.gap <= self.tol:
+                status = "optimal"
+                break
+            if deadline is not None and time.perf_counter() > deadline:
+                status = "time_limit"
+                break
+            if not ipm.step():
+                status = "stalled"
+                break
+        else:
+            ipm.certify()
+            if ipm.gap <= self.tol:
+                status = "optimal"
+        V, W, c = data.solution(ipm.best_point)
+        return SolverResult(
+            V,
+            W,
+            c,
+            self.name,
+            status,
+            status == "optimal",
+            ipm.iterations,
+            info={
+                "gap": float(ipm.gap),
+                "primal": float(ipm.best_primal * data.f0),
+                "dual": float(ipm.best_dual * data.f0),
+            },
+        )
+
+
+class _Quadratic:
+    """The centred quadratic data of one output's program, scaled so that the
+    zero network has objective 1."""
+
+    def __init__(self, program):
+        Xt, D = program.Xt, program.patterns
+        s = program.sample_weight
+        y = program.Y[:, 0]
+        n, p = Xt.shape
+        P = D.shape[1]
+        self.relu = program.formulation == "relu"
+        self.Xt, self.D, self.s, self.n, self.p, self.P = Xt, D, s, n, p, P
+        self.fit_intercept = program.fit_intercept
+        if self.fit_intercept:
+            self.ybar = float(s @ y) / s.sum()
+            self.mean_F = pattern_rmatvec(Xt, D, s) / s.sum()  # (P, p)
+        else:
+            self.ybar = 0.0
+            self.mean_F = np.zeros((P, p))
+        yc = y - self.ybar
+        self.yc = yc
+        f0 = 0.5 * float(s @ (yc * yc))
+        self.f0 = f0
+        self.n_groups = (2 * P if self.relu else P) if P else 0
+        if f0 <= 0.0 or P == 0:
+            return
+        self.A = self._gram() / f0
+        self.b = pattern_rmatvec(Xt, D, s * yc).ravel() / f0
+        self.alpha = program.alpha / f0
+        self.gates = program.gates.T  # (P, p)
+        self.sign = np.r_[np.ones(P), -np.ones(P)] if self.relu else np.ones(P)
+        self.pattern = np.r_[np.arange(P), np.arange(P)] if self.relu else np.arange(P)
+        self.Sigma = np.where(D, 1.0, -1.0)[:, self.pattern]  # (n, G): 2D_g - 1
+        # With an intercept, the bias of a group on the all-ones pattern only
+        # enters through its cone (the centred loss ignores it): the iterates
+        # would drift along it. A curvature of 1e-10 (on an objective scaled
+        # to 1) keeps it at the smallest feasible value; the certificate is
+        # computed for the unregularised program.
+        self.redundant = np.zeros(self.n_groups)
+        if self.fit_intercept:
+            self.redundant[D.all(axis=0)[self.pattern]] = 1e-10
+        self.outer = (Xt[:, :, None] * Xt[:, None, :]).reshape(n, p * p)
+
+    def _gram(self):
+        """``A = (QF)^T (QF)`` accumulated over row chunks of ``F``."""
+        Xt, D, s, n, p, P = self.Xt, self.D, self.s, self.n, self.p, self.P
+        A = np.zeros((P * p, P * p))
+        rows = max(1, _CHUNK_ENTRIES // (P * p))
+        mean = self.mean_F.ravel()
+        sq = np.sqrt(s)
+        for start in range(0, n, rows):
+            sl = slice(start, start + rows)
+            F = (D[sl, :, None] * Xt[sl, None, :]).reshape(-1, P * p) - mean
+            F *= sq[sl, None]
+            A = linalg.blas.dsyrk(
+                1.0, F, beta=1.0, c=A, trans=1, lower=1, overwrite_c=1
+            )
+        return np.tril(A) + np.tril(A, -1).T
+
+    # --- maps between groups and the program's (V, W, c) -------------------
+    def combine(self, U):
+        """``a`` of shape (P, p) from groups ``U`` of shape (G, p)."""
+        if self.relu:
+            return U[: self.P] - U[self.P :]
+        return U
+
+    def groups_from(self, init):
+        V, W, _ = init
+        if self.relu:
+            return np.concatenate([V[0], W[0]])
+        return V[0] - W[0]
+
+    def solution(self, U):
+        """``(V, W, c)`` of the program from groups ``U``.
+
+        With an intercept, the bias of a gated group on the all-ones pattern
+        does not change the model (``c`` absorbs it); it is set to 0.
+        """
+        U = U.copy()
+        if self.fit_intercept and not self.relu:
+            U[self.redundant > 0, -1] = 0.0
+        a = self.combine(U)
+        c = self.ybar - float(np.sum(self.mean_F * a)) if self.fit_intercept else 0.0
+        if self.relu:
+            V, W = U[: self.P], U[self.P :]
+        else:
+            V, W = U, np.zeros_like(U)
+        return V[None].copy(), W[None].copy(), np.array([c])
+
+    # --- objective pieces ----------------------------------------------------
+    def slacks(self, U):
+        """Linear cone values ``sigma_g * (Xt u_g)``, shape (n, G)."""
+        return self.Sigma * (self.Xt @ U.T)
+
+    def loss(self, a):
+        """Scaled loss and ``A a - b`` (the gradient), for ``a`` of shape (P, p)."""
+        af = a.ravel()
+        Aa = self.A @ af
+        return 0.5 * af @ Aa - self.b @ af + 1.0, (Aa - self.b).reshape(self.P, -1)
+
+    def objective(self, U):
+        """Scaled objective, the loss computed from the residual itself (the
+        quadratic form loses accuracy for large iterates)."""
+        a = self.combine(U)
+        e = np.einsum("ij,ij->i", self.D, self.Xt @ a.T) - self.yc
+        if self.fit_intercept:
+            e = e - float(self.s @ e) / self.s.sum()
+        value = 0.5 * float(self.s @ (e * e)) / self.f0
+        return value + self.alpha * float(np.linalg.norm(U[:, :-1], axis=1).sum())
+
+    def feasible(self, U):
+        """Shift each group along its gate until every cone row is >= 0.
+
+        The gate's cone values ``|Xt g|`` are positive off ties, so a shift by
+        the largest ratio ``-slack / |Xt g|`` repairs the group; rounding is
+        absorbed by enlarging the shift. A group that cannot be repaired this
+        way (a violated row on which the gate is zero) is set to 0, which is
+        always feasible.
+        """
+        if not self.relu:
+            return U
+        U = U.copy()
+        H = np.abs(self.Xt @ self.gates.T)[:, self.pattern]  # sigma * Xt g >= 0
+        for attempt in range(4):
+            S = self.slacks(U)
+            bad = S < 0
+            if not bad.any():
+                return U
+            with np.errstate(divide="ignore", invalid="ignore"):
+                need = np.where(bad, -S / H, 0.0)
+            need[bad & (H <= 0)] = np.inf
+            tau = need.max(axis=0)
+            fixable = np.isfinite(tau)
+            tau = np.where(fixable, tau * (1.0 + 1e-6 * 10**attempt), 0.0)
+            U += tau[:, None] * self.gates[self.pattern]
+            U[~fixable] = 0.0
+        U[(self.slacks(U) < 0).any(axis=0)] = 0.0
+        return U
+
+    def dual_bound(self, U, Z):
+        """A lower bound on the scaled optimum from the residual of ``U`` and
+        the multipliers ``Z`` (n, G) of the linear cone rows (None if gated).
+
+        The dual of the program is
+        ``max -r^T Q y - |r|^2/2`` over ``r`` and ``z >= 0`` such that every
+        ``rho_g = eps_g (QF)_g^T r - Xt^T (sigma_g z_g)`` has a zero bias entry
+        and ``|rho_g[:d]| <= alpha``. ``r`` is the scaled residual ``Q(Fa - y)``
+        and ``z`` the multipliers, both repaired to satisfy the constraints.
+        """
+        Xt, s = self.Xt, self.s
+        a = self.combine(U)
+        # r = Q(Fa - y) from the weighted, centred prediction error e; every
+        # product with r is computed from e itself, not from A a (which loses
+        # accuracy when the iterate is large)
+        e = np.einsum("ij,ij->i", self.D, Xt @ a.T) - self.yc
+        if self.fit_intercept:
+            e = e - float(s @ e) / s.sum()
+        grad = pattern_rmatvec(Xt, self.D, s * e) / self.f0  # (QF)^T r
+        r_Qy = float(s @ (e * self.yc)) / self.f0
+        r_sq = float(s @ (e * e)) / self.f0
+        if self.relu:
+            rho_free = self.sign[:, None] * grad[self.pattern]  # (G, p)
+            Zterm = (Xt.T @ (self.Sigma * Z)).T
+            rho = self._repair_bias(rho_free, Zterm)
+            if rho is None:
+                return -np.inf
+        else:
+            rho, r_Qy, r_sq = self._project_bias(grad, r_Qy, r_sq)
+        largest = float(np.linalg.norm(rho[:, :-1], axis=1).max())
+        theta_max = 1.0 if largest <= self.alpha else self.alpha / largest
+        theta = min(max(-r_Qy / r_sq, 0.0), theta_max) if r_sq > 0 else 0.0
+        return -theta * r_Qy - 0.5 * theta * theta * r_sq
+
+    def _repair_bias(self, rho_free, Zterm):
+        """Multipliers whose bias entries vanish: for each group, add mass
+        ``|defect|`` on the row of the needed sign that keeps ``|rho[:d]|``
+        smallest, or, without such a row, rescale the group's multipliers.
+        Returns None if neither is possible."""
+        rho = rho_free - Zterm
+        defect = rho[:, -1]
+        sign = np.sign(defect)
+        sig = self.Sigma  # (n, G)
+        X = self.Xt[:, :-1]
+        # mass beta on row k changes rho by -beta * sigma_k * x~_k
+        beta = np.abs(defect)[None, :]
+        cost = (
+            -2 * beta * sign[None, :] * (X @ rho[:, :-1].T)
+            + beta**2 * np.sum(X * X, axis=1)[:, None]
+        )
+        eligible = sig == sign[None, :]
+        k = np.argmin(np.where(eligible, cost, np.inf), axis=0)
+        groups = np.arange(rho.shape[0])
+        ok = eligible[k, groups] | (defect == 0)
+        rho[ok] -= defect[ok, None] * self.Xt[k[ok]]
+        for g in np.flatnonzero(~ok):
+            free = rho_free[g, -1]
+            if abs(free) <= 1e-12 * np.abs(rho_free[g]).max():
+                free = 0.0  # rounding of an exactly zero entry (all-ones pattern)
+            kappa = free / Zterm[g, -1] if Zterm[g, -1] != 0 else np.nan
+            if not np.isfinite(kappa) or kappa < 0:
+                return None
+            rho[g] = rho_free[g] - kappa * Zterm[g]
+        rho[:, -1] = 0.0
+        return rho
+
+    def _project_bias(self, grad, r_Qy, r_sq):
+        """Gated program: remove from ``r`` its component along ``Q D`` so that
+        every pattern's bias entry of ``(QF)^T r`` vanishes. Returns the new
+        ``(QF)^T r``, ``<r, Qy>`` and ``|r|^2``."""
+        p, P = self.p, self.P
+        bias = np.arange(P) * p + (p - 1)
+        Abb = self.A[np.ix_(bias, bias)]
+        lam = np.linalg.lstsq(Abb, grad[:, -1], rcond=None)[0]
+        r_sq += -2 * float(lam @ grad[:, -1]) + float(lam @ Abb @ lam)
+        r_Qy -= float(lam @ self.b[bias])
+        grad = grad - (self.A[:, bias] @ lam).reshape(P, p)
+        grad[:, -1] = 0.0
+        return grad, r_Qy, max(r_sq, 0.0)
+
+
+# --- second-order cones, vectorised over rows of shape (G, k) ----------------
+def _soc_det_sqrt(x):
+    """``sqrt(x0^2 - |x1|^2)``, computed as ``sqrt((x0 - |x1|)(x0 + |x1|))``."""
+    nrm = np.linalg.norm(x[:, 1:], axis=1)
+    return np.sqrt(np.maximum((x[:, 0] - nrm) * (x[:, 0] + nrm), 0.0))
+
+
+def _jprod(u, v):
+    """Jordan product ``u o v = (u^T v, u0 v1 + v0 u1)``."""
+    out = np.empty_like(u)
+    out[:, 0] = np.sum(u * v, axis=1)
+    out[:, 1:] = u[:, :1] * v[:, 1:] + v[:, :1] * u[:, 1:]
+    return out
+
+
+def _jdiv(lam, r):
+    """Solve ``lam o x = r`` for ``x`` (``lam`` in the cone's interior)."""
+    det = (lam[:, 0] - np.linalg.norm(lam[:, 1:], axis=1)) * (
+        lam[:, 0] + np.linalg.norm(lam[:, 1:], axis=1)
+    )
+    x = np.empty_like(r)
+    x[:, 0] = (lam[:, 0] * r[:, 0] - np.sum(lam[:, 1:] * r[:, 1:], axis=1)) / det
+    x[:, 1:] = (r[:, 1:] - x[:, :1] * lam[:, 1:]) / lam[:, :1]
+    return x
+
+
+def _soc_step(x, dx):
+    """Largest ``t`` (capped at 1e30) with ``x + t dx`` in the cone, row-wise."""
+    a = dx[:, 0] ** 2 - np.sum(dx[:, 1:] ** 2, axis=1)
+    b = x[:, 0] * dx[:, 0] - np.sum(x[:, 1:] * dx[:, 1:], axis=1)
+    c = _soc_det_sqrt(x) ** 2
+    disc = b * b - a * c
+    root = np.sqrt(np.maximum(disc, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1 = c / (-b - root)
+        t2 = c / (-b + root)
+    t = np.full(len(x), 1e30)
+    for cand in (t1, t2):
+        good = (disc >= 0) & np.isfinite(cand) & (cand > 0)
+        t = np.where(good, np.minimum(t, cand), t)
+    # also stay on the positive side (x0 + t dx0 >= 0)
+    with np.errstate(divide="ignore"):
+        t0 = np.where(dx[:, 0] < 0, -x[:, 0] / dx[:, 0], 1e30)
+    return float(np.min(np.minimum(t, t0))) if len(x) else 1e30
+
+
+def _lin_step(x, dx):
+    neg = dx < 0
+    if not neg.any():
+        return 1e30
+    return float(np.min(-x[neg] / dx[neg]))
+
+
+class _NTScaling:
+    """Nesterov–Todd scaling of the linear and second-order cones at (s, z)."""
+
+    def __init__(self, s_lin, z_lin, s_soc, z_soc):
+        if s_lin is not None:
+            self.w_lin = np.sqrt(s_lin / z_lin)  # W (diagonal)
+            self.lam_lin = np.sqrt(s_lin * z_lin)
+        sn, zn = _soc_det_sqrt(s_soc), _soc_det_sqrt(z_soc)
+        sb, zb = s_soc / sn[:, None], z_soc / zn[:, None]
+        gamma = np.sqrt((1.0 + np.sum(sb * zb, axis=1)) / 2.0)
+        Jzb = zb.copy()
+        Jzb[:, 1:] *= -1
+        wbar = (sb + Jzb) / (2.0 * gamma[:, None])  # the NT scaling point
+        # W = beta * (2 v v^T - J) with v = (wbar + e) / sqrt(2 (wbar_0 + 1))
+        v = wbar.copy()
+        v[:, 0] += 1.0
+        self.wb = v / np.sqrt(2.0 * (wbar[:, :1] + 1.0))
+        self.beta = np.sqrt(sn / zn)
+        self.lam_soc = self.apply(z_soc)
+
+    def apply(self, v):
+        """``W v`` on the second-order cones: ``beta (2 wb wb^T - J) v``."""
+        Jv = v.copy()
+        Jv[:, 1:] *= -1
+        return self.beta[:, None] * (
+            2 * self.wb * np.sum(self.wb * v, axis=1)[:, None] - Jv
+        )
+
+    def apply_inv(self, v):
+        """``W^{-1} v``: ``(2 J wb wb^T J - J) v / beta``."""
+        Jwb = self.wb.copy()
+        Jwb[:, 1:] *= -1
+        Jv = v.copy()
+        Jv[:, 1:] *= -1
+        return (2 * Jwb * np.sum(Jwb * v, axis=1)[:, None] - Jv) / self.beta[:, None]
+
+    def inv_square(self):
+        """``W^{-2}`` as matrices of shape (G, k, k)."""
+        Jwb = self.wb.copy()
+        Jwb[:, 1:] *= -1
+        k = self.wb.shape[1]
+        J = np.diag(np.r_[1.0, -np.ones(k - 1)])
+        Winv = (2 * Jwb[:, :, None] * Jwb[:, None, :] - J) / self.beta[:, None, None]
+        return Winv @ Winv
+
+
+class _PrimalDual:
+    """Iterates of the Mehrotra predictor–corrector method on ``_Quadratic``."""
+
+    step_fraction = 0.99
+
+    def __init__(self, data, init=None):
+        self.data = data
+        q = data
+        G, p, n = q.n_groups, q.p, q.n
+        self.m = (n * G if q.relu else 0) + G  # degree of the cone
+        self.iterations = 0
+        self.best_primal, self.best_dual = np.inf, -np.inf
+        self.best_point = np.zeros((G, p))
+        self.gap = np.inf
+        self.full = False
+        self.precision = np.float32
+        if init is None:
+            self._cold_start()
+        else:
+            self._warm_start(init)
+
+    # --- starting points ----------------------------------------------------
+    def _cold_start(self):
+        """CVXOPT's rule: solve the Newton system with W = I, then shift the
+        slack and the multipliers into the interior of the cones."""
+        q = self.data
+        G, p, n = q.n_groups, q.p, q.n
+        ones_lin = np.ones((n, G)) if q.relu else None
+        e_soc = np.zeros((G, p))
+        e_soc[:, 0] = 1.0
+        self.scaling = _NTScaling(ones_lin, ones_lin, e_soc, e_soc)
+        self._factor()
+        rhs_u = q.sign[:, None] * q.b.reshape(q.P, p)[q.pattern]
+        rhs_t = -q.alpha * np.ones(G)
+        U, T = self._solve_reduced(rhs_u, rhs_t)
+        self.U, self.T = U, T
+        s_lin, s_soc = self._G(U, T)
+        self.Ss = _shift_soc(s_soc)
+        self.S = _shift_lin(s_lin) if q.relu else None
+        self.Z = _shift_lin(-s_lin) if q.relu else None
+        self.Zs = _shift_soc(-s_soc)
+
+    def _warm_start(self, U):
+        """A starting point ``U`` (e.g. a previous solution) becomes the
+        incumbent: the solver never returns a worse point. The iterations start
+        cold: an interior-point method gains little from a primal point without
+        its multipliers."""
+        q = self.data
+        U = q.feasible(U)
+        self.best_primal, self.best_point = q.objective(U), U
+        self._cold_start()
+
+    # --- maps -----------------------------------------------------------------
+    def _G(self, U, T):
+        """``G x``: the linear cone values and the (t, u[:d]) cone vectors."""
+        q = self.data
+        s_lin = q.slacks(U) if q.relu else None
+        s_soc = np.concatenate([T[:, None], U[:, :-1]], axis=1)
+        return s_lin, s_soc
+
+    def _GT(self, z_lin, z_soc):
+        """``G^T z`` split into its u part (G, p) and t part (G,)."""
+        q = self.data
+        gu = np.zeros((q.n_groups, q.p))
+        if q.relu:
+            gu += (q.Xt.T @ (q.Sigma * z_lin)).T
+        gu[:, :-1] += z_soc[:, 1:]
+        return gu, z_soc[:, 0].copy()
+
+    def _hess(self, U):
+        """``H x`` on the u part: ``eps_g (A a)_{pi(g)}``."""
+        q = self.data
+        Aa = (q.A @ q.combine(U).ravel()).reshape(q.P, q.p)
+        out = q.sign[:, None] * Aa[q.pattern]
+        out[:, -1] += q.redundant * U[:, -1]
+        return out
+
+    # --- Newton system --------------------------------------------------------
+    def _factor(self):
+        """Factor the reduced Newton matrix ``E^T A E + blkdiag(K_g)``.
+
+        ``K_g`` is the barrier curvature of group ``g`` with its epigraph
+        variable eliminated. While the split through ``a = dv - dw`` is
+        accurate (checked by the residual of every solve), the ReLU program
+        uses it (one Cholesky of size ``P(d+1)``); near the optimum, where the
+        ``K_g`` become too ill-conditioned to invert, the full matrix of size
+        ``2P(d+1)`` is factored instead, after a symmetric diagonal scaling.
+        """
+        q, sc = self.data, self.scaling
+        G, p, P = q.n_groups, q.p, q.P
+        K = np.zeros((G, p, p))
+        if q.relu:
+            K += ((sc.w_lin**-2).T @ q.outer).reshape(G, p, p)  # rows weighted by z/s
+        W2 = sc.inv_square()
+        self.W2 = W2
+        K[:, :-1, :-1] += W2[:, 1:, 1:] - W2[:, 1:, :1] * W2[:, :1, 1:] / W2[:, :1, :1]
+        K[:, -1, -1] += q.redundant
+        self.K = K
+        if q.relu and self.full:
+            M = np.zeros((G * p, G * p))
+            Pp = P * p
+            M[:Pp, :Pp] = M[Pp:, Pp:] = q.A
+            M[:Pp, Pp:] = M[Pp:, :Pp] = -q.A
+            Minv = K
+        elif q.relu:
+            Kinv = _inv_spd(K)
+            Minv = _inv_spd(Kinv[:P] + Kinv[P:])
+            self.Kinv = Kinv
+            M = q.A.copy()
+        else:
+            M = q.A + 1e-12 * np.trace(q.A) / (P * p) * np.eye(P * p)
+            Minv = K
+        for i in range(len(Minv)):
+            M[i * p : (i + 1) * p, i * p : (i + 1) * p] += Minv[i]
+        self.Minv = Minv
+        scale = 1.0 / np.sqrt(np.maximum(np.diag(M), 1e-300))
+        M *= scale[:, None]
+        M *= scale[None, :]
+        if self.precision == np.float32:
+            M = M.astype(np.float32)
+        self.chol = (_cholesky(M), scale)
+
+    def _apply_reduced(self, dU):
+        """``(E^T A E + K) dU``."""
+        return self._hess(dU) + np.einsum("gij,gj->gi", self.K, dU)
+
+    def _solve_once(self, R):
+        q = self.data
+        P, p = q.P, q.p
+        if q.relu and not self.full:
+            Kinv, Rv, Rw = self.Kinv, R[:P], R[P:]
+            x = np.einsum("gij,gj->gi", Kinv[:P], Rv) - np.einsum(
+                "gij,gj->gi", Kinv[P:], Rw
+            )
+            rhs = np.einsum("gij,gj->gi", self.Minv, x).ravel()
+            a = self._cho_solve(rhs)
+            Aa = (q.A @ a).reshape(P, p)
+            dV = np.einsum("gij,gj->gi", Kinv[:P], Rv - Aa)
+            dW = np.einsum("gij,gj->gi", Kinv[P:], Rw + Aa)
+            return np.concatenate([dV, dW])
+        return self._cho_solve(R.ravel()).reshape(R.shape)
+
+    def _cho_solve(self, rhs):
+        (factor, lower), scale = self.chol
+        x = linalg.cho_solve((factor, lower), (scale * rhs).astype(factor.dtype))
+        return scale * x
+
+    def _solve_reduced(self, rhs_u, rhs_t, refine=10):
+        """Solve ``(H + G^T W^-2 G) dx = rhs`` for (dU, dT), with iterative
+        refinement on the reduced system until the residual stops shrinking."""
+        W2 = self.W2
+        R = rhs_u.copy()
+        R[:, :-1] -= W2[:, 1:, 0] * (rhs_t / W2[:, 0, 0])[:, None]
+        dU = self._solve_once(R)
+        res = R - self._apply_reduced(dU)
+        size = np.abs(R).max()
+        for _ in range(refine):
+            err = np.abs(res).max()
+            if err <= 1e-14 * size:
+                break
+            new = dU + self._solve_once(res)
+            new_res = R - self._apply_reduced(new)
+            if np.abs(new_res).max() >= err:
+                break
+            dU, res = new, new_res
+        if np.abs(res).max() > 1e-10 * size:
+            # not accurate enough: first leave single precision, then (ReLU)
+            # leave the split and factor the full matrix
+            if self.precision == np.float32:
+                self.precision = np.float64
+            elif self.data.relu and not self.full:
+                self.full = True
+            else:
+                return dU, _dT_of(W2, rhs_t, dU)
+            self._factor()
+            return self._solve_reduced(rhs_u, rhs_t, refine)
+        return dU, _dT_of(W2, rhs_t, dU)
+
+    def _direction(self, r_xu, r_xt, rp_lin, rp_soc, ds_lin, ds_soc):
+        """Search direction for a scaled centrality right-hand side ``ds``."""
+        q, sc = self.data, self.scaling
+        rho_soc = sc.apply_inv(ds_soc - sc.apply_inv(rp_soc))
+        rho_lin = None
+        if q.relu:
+            rho_lin = (ds_lin - rp_lin / sc.w_lin) / sc.w_lin
+        gu, gt = self._GT(rho_lin, rho_soc)
+        dU, dT = self._solve_reduced(-r_xu + gu, -r_xt + gt)
+        g_lin, g_soc = self._G(dU, dT)
+        dZs = rho_soc - np.einsum("gij,gj->gi", self.W2, g_soc)
+        dSs = g_soc + rp_soc
+        dZ = dS = None
+        if q.relu:
+            dZ = rho_lin - g_lin / sc.w_lin**2
+            dS = g_lin + rp_lin
+        return dU, dT, dS, dZ, dSs, dZs
+
+    def _max_step(self, dS, dZ, dSs, dZs):
+        t = min(_soc_step(self.Ss, dSs), _soc_step(self.Zs, dZs))
+        if self.data.relu:
+            t = min(t, _lin_step(self.S, dS), _lin_step(self.Z, dZ))
+        return t
+
+    @property
+    def mu(self):
+        total = float(np.sum(self.Ss * self.Zs))
+        if self.data.relu:
+            total += float(np.sum(self.S * self.Z))
+        return total / self.m
+
+    def step(self):
+        """One predictor–corrector step. Returns False if no progress is
+        possible (the iterate is then left unchanged)."""
+        try:
+            with np.errstate(divide="raise", invalid="raise"):
+                return self._step()
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+            return False
+
+    def _step(self):
+        q = self.data
+        self.scaling = sc = _NTScaling(self.S, self.Z, self.Ss, self.Zs)
+        self._factor()
+        gu, gt = self._GT(self.Z, self.Zs)
+        b_g = q.sign[:, None] * q.b.reshape(q.P, q.p)[q.pattern]
+        r_xu = self._hess(self.U) - b_g - gu
+        r_xt = q.alpha - gt
+        s_lin, s_soc = self._G(self.U, self.T)
+        rp_soc = s_soc - self.Ss
+        rp_lin = s_lin - self.S if q.relu else None
+        mu = self.mu
+        # predictor (affine scaling)
+        lam_lin = sc.lam_lin if q.relu else None
+        aff = self._direction(
+            r_xu,
+            r_xt,
+            rp_lin,
+            rp_soc,
+            None if lam_lin is None else -lam_lin,
+            -sc.lam_soc,
+        )
+        dU, dT, dS, dZ, dSs, dZs = aff
+        t_aff = min(1.0, self._max_step(dS, dZ, dSs, dZs))
+        gap_aff = float(np.sum((self.Ss + t_aff * dSs) * (self.Zs + t_aff * dZs)))
+        if q.relu:
+            gap_aff += float(np.sum((self.S + t_aff * dS) * (self.Z + t_aff * dZ)))
+        sigma = min(1.0, max(gap_aff / self.m / mu, 0.0) ** 3)
+        # corrector
+        ws_soc, wz_soc = sc.apply_inv(dSs), sc.apply(dZs)
+        rc_soc = -_jprod(sc.lam_soc, sc.lam_soc) - _jprod(ws_soc, wz_soc)
+        rc_soc[:, 0] += sigma * mu
+        ds_soc = _jdiv(sc.lam_soc, rc_soc)
+        ds_lin = None
+        if q.relu:
+            rc_lin = -lam_lin * lam_lin - (dS / sc.w_lin) * (dZ * sc.w_lin) + sigma * mu
+            ds_lin = rc_lin / lam_lin
+        dU, dT, dS, dZ, dSs, dZs = self._direction(
+            r_xu, r_xt, rp_lin, rp_soc, ds_lin, ds_soc
+        )
+        t = min(1.0, self.step_fraction * self._max_step(dS, dZ, dSs, dZs))
+        if not np.isfinite(t) or t < 1e-12:
+            return False
+        self.U = self.U + t * dU
+        self.T = self.T + t * dT
+        self.Ss = self.Ss + t * dSs
+        self.Zs = self.Zs + t * dZs
+        if q.relu:
+            self.S = self.S + t * dS
+            self.Z = self.Z + t * dZ
+        self.iterations += 1
+        return bool(np.all(np.isfinite(self.U)))
+
+    def certify(self):
+        """Update the best feasible point, the best dual bound and the gap."""
+        q = self.data
+        U = q.feasible(self.U)
+        primal = q.objective(U)
+        if primal < self.best_primal:
+            self.best_primal, self.best_point = primal, U
+        dual = q.dual_bound(self.U, self.Z)
+        self.best_dual = max(self.best_dual, dual)
+        self.gap = (self.best_primal - self.best_dual) / max(self.best_primal, 1e-12)
+
+
+def _dT_of(W2, rhs_t, dU):
+    """Back-substitute the epigraph variables eliminated from the Newton system."""
+    return (rhs_t - np.sum(W2[:, 0, 1:] * dU[:, :-1], axis=1)) / W2[:, 0, 0]
+
+
+def _shift_lin(x):
+    low = float(x.min())
+    return x + (1.0 + max(0.0, -low)) if low <= 0 else x.copy()
+
+
+def _shift_soc(x):
+    nrm = np.linalg.norm(x[:, 1:], axis=1)
+    worst = float(np.max(nrm - x[:, 0]))
+    if worst < 0:
+        return x.copy()
+    out = x.copy()
+    out[:, 0] += 1.0 + worst
+    return out
+
+
+def _inv_spd(K):
+    """Inverse of a batch of symmetric positive definite matrices."""
+    try:
+        L = np.linalg.cholesky(K)
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(K, hermitian=True)
+    eye = np.broadcast_to(np.eye(K.shape[-1]), K.shape)
+    Linv = np.linalg.solve(L, eye)
+    return np.swapaxes(Linv, -1, -2) @ Linv
+
+
+def _cholesky(M):
+    """Cholesky factor of a diagonally scaled SPD matrix; near the optimum it
+    can lose definiteness to rounding, then a growing multiple of the identity
+    is added (iterative refinement against the true matrix corrects for it)."""
+    for jitter in (0.0, 1e-12, 1e-10, 1e-8, 1e-6):
+        try:
+            return linalg.cho_factor(
+                M + jitter * np.eye(len(M), dtype=M.dtype) if jitter else M,
+                lower=True,
+                check_finite=False,
+            )
+        except linalg.LinAlgError:
+            continue
+    raise np.linalg.LinAlgError("Newton matrix is not positive definite")

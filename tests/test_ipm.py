@@ -1,0 +1,215 @@
+"""The built-in interior-point solver against an independent cvxpy formulation
+of the same sampled program (tests/oracles.py), plus its guarantees: exact
+feasibility, a valid certified gap, incumbents, limits."""
+
+import warnings
+
+import numpy as np
+import pytest
+from oracles import cvxpy_oracle
+
+from skconvexnn import ConvexReLURegressor
+from skconvexnn.exceptions import ConvergenceWarning
+from skconvexnn.losses import get_loss
+from skconvexnn.operators import add_bias_column
+from skconvexnn.patterns import random_patterns
+from skconvexnn.problem import ConvexReLUProgram
+from skconvexnn.solvers import InteriorPointSolver, choose_solver
+
+TIGHT = dict(tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+
+
+def _program(
+    n=40,
+    d=3,
+    P=8,
+    alpha=0.05,
+    formulation="relu",
+    fit_intercept=True,
+    weights=False,
+    outputs=1,
+    seed=0,
+):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d)
+    Y = np.column_stack(
+        [
+            np.maximum(X @ rng.randn(d) + 0.3, 0)
+            - 0.5 * np.maximum(X[:, 0], 0)
+            + 0.1 * rng.randn(n)
+            for _ in range(outputs)
+        ]
+    )
+    D, gates = random_patterns(
+        add_bias_column(X), P, fit_intercept=fit_intercept, random_state=seed
+    )[:2]
+    sw = rng.uniform(0.2, 3.0, n) if weights else np.ones(n)
+    return ConvexReLUProgram(
+        X=X,
+        Y=Y,
+        patterns=D,
+        gates=gates,
+        loss=get_loss("squared_error"),
+        alpha=alpha,
+        sample_weight=sw,
+        formulation=formulation,
+        fit_intercept=fit_intercept,
+    )
+
+
+def _oracle(program):
+    return cvxpy_oracle(
+        program.X,
+        program.Y,
+        program.patterns,
+        "squared_error",
+        program.alpha,
+        sample_weight=program.sample_weight,
+        formulation=program.formulation,
+        fit_intercept=program.fit_intercept,
+        **TIGHT,
+    )
+
+
+@pytest.mark.parametrize("formulation", ["relu", "gated"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weights", [False, True])
+def test_matches_oracle_and_is_exactly_feasible(formulation, fit_intercept, weights):
+    program = _program(
+        formulation=formulation, fit_intercept=fit_intercept, weights=weights
+    )
+    result = InteriorPointSolver(tol=1e-8).solve(program)
+    value = program.objective(result.V, result.W, result.c)
+    expected = _oracle(program)
+    assert result.converged
+    assert abs(value - expected) <= 1e-7 * expected
+    if formulation == "relu":
+        # every cone row >= 0 exactly, not up to a tolerance
+        assert program.constraint_violation(result.V, result.W) == 0.0
+
+
+@pytest.mark.parametrize("tol", [1e-1, 1e-3, 1e-8])
+@pytest.mark.parametrize("formulation", ["relu", "gated"])
+def test_certified_gap_bounds_the_true_gap(tol, formulation):
+    program = _program(n=60, P=10, formulation=formulation, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = InteriorPointSolver(tol=tol).solve(program)
+    optimum = _oracle(program)
+    value = program.objective(result.V, result.W, result.c)
+    lower = result.info["dual"] / program.scale
+    assert lower <= optimum * (1 + 1e-9)
+    assert value >= optimum * (1 - 1e-9)
+    true_gap = (value - optimum) / value
+    assert true_gap <= result.info["gap"] + 1e-9
+    if result.converged:
+        assert result.info["gap"] <= tol
+    else:  # double precision ran out before tol: it must say so, close to it
+        assert result.status == "stalled" and result.info["gap"] <= 1e-6
+
+
+def test_multi_output_blocks_and_n_jobs_agree():
+    program = _program(outputs=3, P=6)
+    one = InteriorPointSolver(tol=1e-8, n_jobs=1).solve(program)
+    two = InteriorPointSolver(tol=1e-8, n_jobs=2).solve(program)
+    for a, b in zip((one.V, one.W, one.c), (two.V, two.W, two.c)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
+    value = program.objective(one.V, one.W, one.c)
+    assert abs(value - _oracle(program)) <= 1e-7 * value
+
+
+def test_start_point_is_never_worsened():
+    program = _program(n=80, P=12)
+    exact = InteriorPointSolver(tol=1e-8).solve(program)
+    start_value = program.objective(exact.V, exact.W, exact.c)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        short = InteriorPointSolver(max_iter=2).solve(
+            program, init=(exact.V, exact.W, exact.c)
+        )
+    assert program.objective(short.V, short.W, short.c) <= start_value * (1 + 1e-12)
+
+
+def test_iteration_limit_warns_and_returns_a_feasible_point():
+    program = _program(n=80, P=12)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        result = InteriorPointSolver(max_iter=3).solve(program)
+    assert not result.converged and result.status == "max_iter"
+    assert program.constraint_violation(result.V, result.W) == 0.0
+    assert result.info["gap"] > 1e-8
+    zero = program.objective(
+        *[np.zeros_like(a) for a in (result.V, result.W)],
+        np.zeros(1) + program.Y.mean(),
+    )
+    assert program.objective(result.V, result.W, result.c) <= zero
+
+
+def test_time_limit_is_honoured():
+    program = _program(n=400, d=5, P=40)
+    with pytest.warns(ConvergenceWarning, match="time_limit"):
+        result = InteriorPointSolver(time_limit=1e-6).solve(program)
+    assert result.status == "time_limit"
+    assert program.constraint_violation(result.V, result.W) == 0.0
+
+
+def test_constant_target_gives_the_zero_network():
+    program = _program()
+    program = ConvexReLUProgram(
+        X=program.X,
+        Y=np.full_like(program.Y, 2.5),
+        patterns=program.patterns,
+        gates=program.gates,
+        loss=program.loss,
+        alpha=0.1,
+        sample_weight=program.sample_weight,
+    )
+    result = InteriorPointSolver().solve(program)
+    assert np.all(result.V == 0) and np.all(result.W == 0)
+    assert result.c[0] == pytest.approx(2.5)
+
+
+def test_rejects_losses_it_does_not_solve():
+    program = _program()
+    program = ConvexReLUProgram(
+        X=program.X,
+        Y=(program.Y > 0).astype(float),
+        patterns=program.patterns,
+        gates=program.gates,
+        loss=get_loss("binary_log_loss"),
+        alpha=0.1,
+        sample_weight=program.sample_weight,
+    )
+    with pytest.raises(ValueError, match="not supported by solver 'ipm'"):
+        InteriorPointSolver().solve(program)
+    assert choose_solver(program) == "cvxpy"
+
+
+def test_dense_data_with_more_features_than_samples_is_reported_honestly():
+    # degenerate programs (d > n) may stall: the solver must say so and still
+    # return a feasible point no worse than the zero network
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(15, 30), rng.randn(15)
+    est = ConvexReLURegressor(solver="ipm", random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    if not est.converged_:
+        assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    zero_J = 0.5 * np.mean((y - y.mean()) ** 2)
+    assert est.objective_ <= zero_J * (1 + 1e-12)
+
+
+def test_estimator_ipm_agrees_with_cvxpy():
+    rng = np.random.RandomState(3)
+    X = rng.randn(120, 3)
+    y = np.maximum(X @ [1.0, -2.0, 0.5], 0) + 0.05 * rng.randn(120)
+    auto = ConvexReLURegressor(
+        alpha=0.1, n_patterns=10, random_state=0, solver="ipm"
+    ).fit(X, y)
+    conic = ConvexReLURegressor(
+        alpha=0.1, n_patterns=10, random_state=0, solver="cvxpy"
+    ).fit(X, y)
+    assert auto.solver_ == "ipm"
+    assert 0 <= auto.dual_gap_ <= 1e-8
+    assert np.isnan(conic.dual_gap_)
+    assert auto.objective_ == pytest.approx(conic.objective_, rel=1e-6)
