@@ -280,12 +280,6 @@ class _Quadratic:
         """Linear cone values ``sigma_g * (Xt u_g)``, shape (n, G)."""
         return self.Sigma * (self.Xt @ U.T)
 
-    def loss(self, a):
-        """Scaled loss and ``A a - b`` (the gradient), for ``a`` of shape (P, p)."""
-        af = a.ravel()
-        Aa = self.A @ af
-        return 0.5 * af @ Aa - self.b @ af + 1.0, (Aa - self.b).reshape(self.P, -1)
-
     def objective(self, U):
         """Scaled objective, the loss computed from the residual itself (the
         quadratic form loses accuracy for large iterates)."""
