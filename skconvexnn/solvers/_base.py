@@ -52,6 +52,16 @@ def zero_solution(program):
     return np.zeros(shape), np.zeros(shape), np.zeros(program.n_outputs)
 
 
+def fits_program(program, init):
+    """Whether a starting point ``init = (V, W, c)`` has the program's shapes
+    and finite values."""
+    V, W, c = init
+    shape = (program.n_outputs, program.n_patterns, program.n_features + 1)
+    if V.shape != shape or W.shape != shape or c.shape != (program.n_outputs,):
+        return False
+    return all(np.all(np.isfinite(a)) for a in init)
+
+
 class BaseSolver:
     """Base class of the solvers.
 

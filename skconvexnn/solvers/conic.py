@@ -21,7 +21,7 @@ from joblib import Parallel, delayed
 from scipy.special import expit
 
 from ..exceptions import ConvergenceWarning, SolverFailedError, SolverLicenseWarning
-from ._base import BaseSolver, SolverResult, zero_solution
+from ._base import BaseSolver, SolverResult, fits_program, zero_solution
 
 #: Commercial back-ends, most preferred first. Used only when licensed.
 COMMERCIAL_BACKENDS = ("MOSEK", "GUROBI", "COPT", "CPLEX", "XPRESS", "KNITRO")
@@ -581,12 +581,8 @@ _USABLE = ("optimal", "optimal_inaccurate", "user_limit")
 
 def _usable_start(program, init):
     """Whether ``init = (V, W, c)`` fits the program and is feasible."""
-    V, W, c = init
-    shape = (program.n_outputs, program.n_patterns, program.n_features + 1)
-    if V.shape != shape or W.shape != shape or c.shape != (program.n_outputs,):
-        return False
-    if not all(np.all(np.isfinite(a)) for a in init):
+    if not fits_program(program, init):
         return False
     if program.formulation == "relu":
-        return program.constraint_violation(V, W) <= 1e-12
+        return program.constraint_violation(init[0], init[1]) <= 1e-12
     return True

@@ -48,7 +48,7 @@ from scipy import linalg
 
 from ..exceptions import ConvergenceWarning
 from ..operators import pattern_rmatvec
-from ._base import BaseSolver, SolverResult, zero_solution
+from ._base import BaseSolver, SolverResult, fits_program, zero_solution
 
 #: Rows of the ``n x P(d+1)`` block formed at a time when accumulating ``A``.
 _CHUNK_ENTRIES = 2**22
@@ -89,9 +89,7 @@ class InteriorPointSolver(BaseSolver):
 
     def _solve(self, program, *, init=None):
         m = program.n_outputs
-        if init is not None and tuple(a.shape for a in init) != tuple(
-            a.shape for a in zero_solution(program)
-        ):
+        if init is not None and not fits_program(program, init):
             init = None
         if m == 1:
             blocks = [self._solve_block(program, init)]
