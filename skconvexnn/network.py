@@ -154,3 +154,100 @@ def network_to_groups(coefs, intercepts, program, unit_pattern):
             target = V if A[j, k] > 0 else W
             target[k, i] += abs(A[j, k]) * units[:, j]
     return V, W, np.array(intercepts[1], dtype=float).reshape(m)
+
+
+def _pack(coefs, intercepts):
+    return np.concatenate(
+        [coefs[0].ravel(), intercepts[0], coefs[1].ravel(), intercepts[1]]
+    )
+
+
+def _unpack(theta, d, h, m):
+    sizes = np.cumsum([d * h, h, h * m])
+    W1, b1, W2, b2 = np.split(theta, sizes)
+    return [W1.reshape(d, h), W2.reshape(h, m)], [b1, b2]
+
+
+def polish_network(
+    coefs,
+    intercepts,
+    X,
+    Y,
+    loss,
+    alpha,
+    sample_weight,
+    *,
+    max_iter=200,
+    tol=1e-10,
+    fit_intercept=True,
+):
+    """Lower the MLP objective ``J`` of a network by L-BFGS steps.
+
+    This is the local optimisation ``MLPRegressor(solver="lbfgs")`` performs,
+    started from the given network. It never returns a network with a larger
+    ``J`` than the one it was given.
+
+    Parameters
+    ----------
+    coefs, intercepts : lists of ndarrays in MLP layout
+    X : ndarray of shape (n, d)
+    Y : ndarray of shape (n, m)
+        Encoded targets.
+    loss : BaseLoss
+    alpha : float
+    sample_weight : ndarray of shape (n,)
+    max_iter : int, default=200
+        L-BFGS iterations.
+    tol : float, default=1e-10
+        Projected-gradient tolerance of L-BFGS.
+    fit_intercept : bool, default=True
+        If False the output intercept is held at its given value.
+
+    Returns
+    -------
+    coefs, intercepts : lists of ndarrays
+    J : float
+    """
+    from scipy.optimize import minimize
+    from threadpoolctl import threadpool_limits
+
+    d, h = coefs[0].shape
+    m = coefs[1].shape[1]
+    scale = float(sample_weight.sum())
+
+    def fun(theta):
+        (W1, W2), (b1, b2) = _unpack(theta, d, h, m)
+        A = X @ W1 + b1
+        H = np.maximum(A, 0.0)
+        Z = H @ W2 + b2
+        value = loss.value(Z, Y, sample_weight)
+        value += 0.5 * alpha * (np.sum(W1 * W1) + np.sum(W2 * W2))
+        dZ = loss.gradient(Z, Y, sample_weight)
+        dA = (dZ @ W2.T) * (A > 0)
+        grad = np.concatenate(
+            [
+                (X.T @ dA + alpha * W1).ravel(),
+                dA.sum(axis=0),
+                (H.T @ dZ + alpha * W2).ravel(),
+                dZ.sum(axis=0) if fit_intercept else np.zeros(m),
+            ]
+        )
+        return value / scale, grad / scale
+
+    theta0 = _pack(coefs, intercepts)
+    J0 = fun(theta0)[0]
+    if h == 0 or max_iter == 0:
+        return coefs, intercepts, J0
+    # the products are small: a multi-threaded BLAS only adds overhead here
+    with threadpool_limits(limits=1, user_api="blas"):
+        res = minimize(
+            fun,
+            theta0,
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": max_iter, "maxfun": 2 * max_iter + 20, "gtol": tol},
+        )
+    if not res.fun < J0:
+        return coefs, intercepts, J0
+    coefs, intercepts = _unpack(res.x, d, h, m)
+    return [C.copy() for C in coefs], [b.copy() for b in intercepts], float(res.fun)

@@ -15,9 +15,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ..certificates import certify
+from ..column_generation import ROUND_TOL, grow_network
+from ..losses import SquaredError
 from ..network import forward, network_to_groups, recover_network
 from ..operators import add_bias_column
 from ..patterns import (
+    all_ones_gate,
     enumerate_patterns_1d,
     mlp_seed_networks,
     network_gates,
@@ -26,6 +30,12 @@ from ..patterns import (
 )
 from ..problem import ConvexReLUProgram
 from ..solvers import SOLVERS, choose_solver
+
+#: Width and lbfgs iterations of the MLP that starts ``"cutting_plane"``
+#: (``MLPRegressor`` / ``MLPClassifier`` defaults).
+SEED_WIDTH, SEED_MAX_ITER = 100, 200
+#: Largest number of column-generation rounds of ``"cutting_plane"``.
+MAX_ROUNDS = 10
 
 
 class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
@@ -39,7 +49,9 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
     _parameter_constraints: dict = {
         "alpha": [Interval(Real, 0, None, closed="left")],
         "n_patterns": [Interval(Integral, 1, None, closed="left")],
-        "pattern_strategy": [StrOptions({"random", "enumerate", "mlp"})],
+        "pattern_strategy": [
+            StrOptions({"random", "enumerate", "mlp", "cutting_plane"})
+        ],
         "formulation": [StrOptions({"relu", "gated"})],
         "solver": [StrOptions({"auto", "cvxpy", "ipm"})],
         "cvxpy_solver": [str, None],
@@ -95,11 +107,12 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
                 f"[{type(self).__name__}] {message} ({time.perf_counter() - start:.2f}s)"
             )
 
-    def _make_solver(self, program):
+    def _make_solver(self, program, *, name=None, tol=None):
         """The solver for ``program``; ``"auto"`` follows :func:`choose_solver`."""
-        name = choose_solver(program) if self.solver == "auto" else self.solver
+        if name is None:
+            name = choose_solver(program) if self.solver == "auto" else self.solver
         options = dict(
-            tol=self.tol,
+            tol=self.tol if tol is None else tol,
             max_iter=self.max_iter,
             time_limit=self.time_limit,
             verbose=self.verbose >= 2,
@@ -138,7 +151,7 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         # "mlp": the hidden units of lbfgs MLPs, then random gates
         classifier = is_classifier(self)
         if classifier:
-            y = Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] > 0).astype(int)
+            y = self._mlp_targets(Y)
         else:
             y = Y[:, 0] if Y.shape[1] == 1 else Y
         networks = mlp_seed_networks(
@@ -195,19 +208,70 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         keep = sample_weight > 0
         X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
 
+        if self.pattern_strategy == "cutting_plane":
+            coefs, intercepts, program, result = self._grow(
+                X, Y, sample_weight, loss, start
+            )
+        else:
+            coefs, intercepts, program, result = self._solve_sampled(
+                X, Y, sample_weight, loss, start
+            )
+        objective = program.network_objective(coefs, intercepts)
+        self._log(
+            f"recovery: {coefs[0].shape[1]} neurons, objective J={objective:.6g}",
+            start,
+        )
+        violation, bound = certify(
+            X,
+            forward(coefs, intercepts, X),
+            Y,
+            loss,
+            sample_weight,
+            float(self.alpha),
+            fit_intercept=self.fit_intercept,
+            start_gates=np.vstack([coefs[0], intercepts[0]]),
+            random_state=self.random_state,
+        )
+        self._log(f"certificate: dual violation {violation:.3g}", start)
+        if result is None:  # no convex solve: the network's own point
+            V, W, c = network_to_groups(
+                coefs,
+                intercepts,
+                program,
+                self._unit_patterns(program, coefs, intercepts),
+            )
+            solution = (V, W, c)
+            dual_gap, solver_name, n_iter, converged = np.nan, "lbfgs", 0, True
+        else:
+            solution = (result.V, result.W, result.c)
+            dual_gap = float(result.info.get("gap", np.nan))
+            solver_name, n_iter = result.solver, result.n_iter
+            converged = result.converged
+
+        # Assign all fitted state at the end: an interrupted fit leaves none.
+        self.coefs_ = coefs
+        self.intercepts_ = intercepts
+        self.n_neurons_ = coefs[0].shape[1]
+        self.n_outputs_ = Y.shape[1]
+        self.gates_ = program.gates
+        self.n_patterns_ = program.n_patterns
+        self.objective_ = objective
+        self.program_objective_ = program.objective(*solution)
+        self.constraint_violation_ = program.constraint_violation(*solution[:2])
+        self.dual_gap_ = dual_gap
+        self.dual_violation_ = violation
+        self.optimality_gap_ = objective - bound
+        self.solver_ = solver_name
+        self.n_iter_ = n_iter
+        self.converged_ = converged
+        self._solution = solution
+        return self
+
+    def _solve_sampled(self, X, Y, sample_weight, loss, start):
+        """Fixed patterns (random, enumerated, MLP-seeded): one convex solve."""
         Xt = add_bias_column(X)
         D, gates, seeds = self._patterns(X, Xt, Y, sample_weight)
-        program = ConvexReLUProgram(
-            X=X,
-            Y=Y,
-            patterns=D,
-            gates=gates,
-            loss=loss,
-            alpha=float(self.alpha),
-            sample_weight=sample_weight,
-            formulation=self.formulation,
-            fit_intercept=self.fit_intercept,
-        )
+        program = self._program(X, Y, sample_weight, loss, D, gates)
         self._log(f"patterns: {program.n_patterns} distinct", start)
 
         # the solver checks that a starting point fits the program and is feasible
@@ -220,34 +284,108 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
             f"solve: {result.solver} status={result.status} iterations={result.n_iter}",
             start,
         )
-
         coefs, intercepts = recover_network(result.V, result.W, result.c, program)
-        objective = program.network_objective(coefs, intercepts)
-        if best_seed is not None and best_seed[0] < objective:
+        if best_seed is not None:
             # solver tolerance can leave the recovered network a hair above a
             # seed network; never return worse than the networks we started from
-            objective, coefs, intercepts = best_seed
-        self._log(
-            f"recovery: {coefs[0].shape[1]} neurons, objective J={objective:.6g}",
-            start,
+            objective = program.network_objective(coefs, intercepts)
+            if best_seed[0] < objective:
+                _, coefs, intercepts = best_seed
+        return coefs, intercepts, program, result
+
+    def _grow(self, X, Y, sample_weight, loss, start):
+        """``"cutting_plane"``: column generation from an lbfgs MLP (or, with
+        ``warm_start``, from the previous network)."""
+        classifier = is_classifier(self)
+        if self.warm_start and getattr(self, "coefs_", None) is not None:
+            coefs, intercepts = self.coefs_, self.intercepts_
+        else:
+            [(coefs, intercepts)] = mlp_seed_networks(
+                X,
+                self._mlp_targets(Y)
+                if classifier
+                else Y[:, 0]
+                if Y.shape[1] == 1
+                else Y,
+                sample_weight,
+                classifier=classifier,
+                alpha=self.alpha,
+                width=SEED_WIDTH,
+                n_networks=1,
+                random_state=self.random_state,
+                max_iter=SEED_MAX_ITER,
+            )
+        self._log(f"seed network: {coefs[0].shape[1]} neurons", start)
+        # the rounds need a fast solver: the built-in one for the squared
+        # loss, or the one the user asked for; else they run on the network
+        name = self.solver
+        if name == "auto":
+            name = "ipm" if isinstance(loss, SquaredError) else None
+        solver = None
+        if name is not None:
+            solver = self._make_solver(None, name=name, tol=max(self.tol, ROUND_TOL))
+        coefs, intercepts, last, history = grow_network(
+            X,
+            Y,
+            sample_weight,
+            coefs,
+            intercepts,
+            loss=loss,
+            alpha=float(self.alpha),
+            solver=solver,
+            formulation=self.formulation,
+            fit_intercept=self.fit_intercept,
+            max_rounds=MAX_ROUNDS,
+            n_units=self.n_patterns,
+            time_limit=self.time_limit,
+            random_state=self.random_state,
+            log=lambda message: self._log(message, start),
+        )
+        self._log(f"{len(history)} rounds", start)
+        if last is not None:
+            program, result = last
+        else:
+            Xt = add_bias_column(X)
+            parts = [np.vstack([coefs[0], intercepts[0]])]
+            if self.fit_intercept:
+                parts.insert(0, all_ones_gate(X.shape[1]))
+            D, gates = patterns_from_gates(
+                Xt, np.hstack(parts), keep_all_ones=self.fit_intercept
+            )
+            program = self._program(X, Y, sample_weight, loss, D, gates)
+            result = None
+        return coefs, intercepts, program, result
+
+    def _program(self, X, Y, sample_weight, loss, D, gates):
+        return ConvexReLUProgram(
+            X=X,
+            Y=Y,
+            patterns=D,
+            gates=gates,
+            loss=loss,
+            alpha=float(self.alpha),
+            sample_weight=sample_weight,
+            formulation=self.formulation,
+            fit_intercept=self.fit_intercept,
         )
 
-        # Assign all fitted state at the end: an interrupted fit leaves none.
-        self.coefs_ = coefs
-        self.intercepts_ = intercepts
-        self.n_neurons_ = coefs[0].shape[1]
-        self.n_outputs_ = Y.shape[1]
-        self.gates_ = gates
-        self.n_patterns_ = program.n_patterns
-        self.objective_ = objective
-        self.program_objective_ = program.objective(result.V, result.W, result.c)
-        self.constraint_violation_ = program.constraint_violation(result.V, result.W)
-        self.dual_gap_ = float(result.info.get("gap", np.nan))
-        self.solver_ = result.solver
-        self.n_iter_ = result.n_iter
-        self.converged_ = result.converged
-        self._solution = (result.V, result.W, result.c)
-        return self
+    @staticmethod
+    def _unit_patterns(program, coefs, intercepts):
+        """Column of ``program.patterns`` holding each unit's pattern (-1: none)."""
+        units = np.vstack([coefs[0], intercepts[0]])
+        active = program.Xt @ units >= 0
+        columns = {
+            np.packbits(program.patterns[:, i]).tobytes(): i
+            for i in range(program.n_patterns)
+        }
+        return np.array(
+            [columns.get(np.packbits(a).tobytes(), -1) for a in active.T], dtype=int
+        )
+
+    @staticmethod
+    def _mlp_targets(Y):
+        """Labels for an MLPClassifier from encoded targets."""
+        return Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] > 0).astype(int)
 
     @staticmethod
     def _best_seed(seeds, program):

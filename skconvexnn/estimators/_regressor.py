@@ -48,10 +48,13 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         Strength of the L2 (weight decay) penalty, exactly as in ``MLPRegressor``.
     n_patterns : int, default=20
         Number of random Gaussian gates sampled to generate activation
-        patterns (``pattern_strategy="random"``). The all-ones pattern (a linear
-        unit) is added when ``fit_intercept=True``; duplicates and empty
-        patterns are removed.
-    pattern_strategy : {"random", "enumerate", "mlp"}, default="random"
+        patterns (``"random"``, ``"mlp"``), or the number of violating units
+        (distinct patterns) added per round and output (``"cutting_plane"``).
+        The all-ones pattern (a linear unit) is added when
+        ``fit_intercept=True``; duplicates and empty patterns are removed.
+    pattern_strategy : str, default="random"
+        Which activation patterns the convex program is solved over: one of
+        ``"random"``, ``"enumerate"``, ``"mlp"``, ``"cutting_plane"``.
         ``"random"`` samples ``n_patterns`` Gaussian gates. ``"enumerate"`` uses
         every pattern of the data's hyperplane arrangement, which makes the
         solution the global optimum over networks of any width; it is
@@ -60,7 +63,15 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         ``alpha``; see :func:`skconvexnn.patterns.mlp_seed_networks` for the
         seeds) in parallel, solves over the patterns of their hidden units plus
         ``n_patterns`` random ones, starting from the best of them: the result
-        is never worse than any of those networks.
+        is never worse than any of those networks. ``"cutting_plane"`` is
+        column generation (:func:`skconvexnn.column_generation.grow_network`):
+        starting from one lbfgs ``MLPRegressor`` (width 100, 200 iterations, seeded
+        like ``"mlp"``), it searches the loss gradient for units that violate
+        the dual constraint, re-solves the program over the network's patterns
+        plus those (built-in solver, squared loss; other losses grow the
+        network by line search), polishes by L-BFGS and repeats, for at most
+        10 rounds or ``time_limit`` seconds. The result is never worse than
+        that MLP.
     formulation : {"relu", "gated"}, default="relu"
         ``"relu"`` keeps the cone constraints (exact for its patterns);
         ``"gated"`` drops them (a group lasso over gated units, a relaxation).
@@ -127,6 +138,22 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         value of a dual-feasible point (``solver="ipm"``). NaN when the solver
         gives no certificate. It bounds the distance to the optimum *over the
         sampled patterns* only, not over all networks.
+    dual_violation_ : float
+        Largest dual violation found at the fitted network,
+        :math:`\max_{j, u} |\Gamma_j^\top (X w + b)_+| / \alpha - 1` over units
+        :math:`u = (w, b)`, :math:`\lVert w\rVert = 1`, where :math:`\Gamma` is
+        the gradient of the summed loss at the network's outputs. A positive
+        value exhibits a unit that, added with a small weight, lowers the
+        objective: the network is not a global optimum. A value ``<= 0`` means
+        no such unit was *found*: exact for one feature (the search is then
+        exhaustive), a local-search result otherwise. For the hinge loss one
+        subgradient is tested, so a positive value is inconclusive.
+    optimality_gap_ : float
+        Upper bound on ``objective_ - J*``, ``J*`` being the global minimum of
+        the objective over two-layer ReLU networks of any width, from the
+        dual-feasible point built from :math:`\Gamma`. Available (not NaN) when
+        the violation search is exact (one feature) and the loss has a
+        conjugate here (squared error, log-loss).
     solver_ : str
         Solver actually used, e.g. ``"cvxpy:CLARABEL"``.
     n_iter_ : int

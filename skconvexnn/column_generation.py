@@ -1,0 +1,303 @@
+r"""Column generation: grow the pattern set of the convex program from a network.
+
+Only the activation patterns of the optimal network's units matter; the dual
+constraint :math:`\max_u |\Gamma^\top(\tilde X u)_+| \le \alpha` tells which
+pattern is missing (:mod:`skconvexnn.certificates`). :func:`grow_network` starts
+from a network (an lbfgs MLP), and in rounds
+
+1. searches the loss gradient :math:`\Gamma` at the network's outputs for units
+   that violate the dual constraint (:func:`~skconvexnn.certificates.find_violating_units`);
+2. with a ``solver``: solves the convex program over the patterns of the
+   network's units, the violating patterns and the all-ones pattern, warm
+   started from the network itself (a feasible point whose program value is at
+   most the network's ``J``), and recovers the network; without one: adds the
+   violating units with a common scale found by line search;
+3. polishes the network by L-BFGS on ``J``, drops units too small to matter
+   and merges units with the same activation pattern and output sign (one
+   output; this never raises ``J``).
+
+The best network seen is kept, so the result is never worse than the starting
+network. Rounds stop when no violating unit is found, after ``max_rounds``,
+when a round lowers ``J`` by less than ``1e-6`` relative, or at ``time_limit``.
+"""
+
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from .certificates import find_violating_units
+from .network import (
+    forward,
+    mlp_objective,
+    network_to_groups,
+    polish_network,
+    recover_network,
+)
+from .operators import add_bias_column
+from .patterns import all_ones_gate, patterns_from_gates
+from .problem import ConvexReLUProgram
+
+#: Relative size under which a recovered unit is dropped between rounds (the
+#: interior-point solution keeps every group slightly non-zero).
+ROUND_PRUNE_RTOL = 1e-2
+#: Relative gap to which the rounds solve the program: below the gain a round
+#: brings (rounds keep the best network, the final gap is reported).
+ROUND_TOL = 1e-3
+#: A round must lower J by this fraction, else the rounds stop.
+MIN_PROGRESS = 1e-6
+
+
+def merge_units(coefs, intercepts, X):
+    r"""Merge hidden units with the same activation pattern and output sign.
+
+    Units :math:`a (w^\top x + b)_+` and :math:`a' (w'^\top x + b')_+` with the
+    same pattern on ``X`` and output weights of the same sign (one output)
+    become one unit with group :math:`|a|(w, b) + |a'|(w', b')`, rescaled so its
+    weight and output norms balance: the function is unchanged on ``X`` and
+    the weight-decay penalty does not increase. Units that are zero on every
+    row of ``X`` or have a zero output weight are dropped.
+
+    Parameters
+    ----------
+    coefs, intercepts : lists of ndarrays in MLP layout, one output
+    X : ndarray of shape (n, d)
+
+    Returns
+    -------
+    coefs, intercepts : lists of ndarrays
+    """
+    W1, W2 = coefs
+    b1 = intercepts[0]
+    active = X @ W1 + b1 > 0
+    groups = {}
+    for j in np.flatnonzero(active.any(axis=0) & (W2[:, 0] != 0)):
+        key = (np.packbits(active[:, j]).tobytes(), W2[j, 0] > 0)
+        groups.setdefault(key, []).append(j)
+    units, outs = [], []
+    for (_, positive), members in groups.items():
+        u = sum(abs(W2[j, 0]) * np.append(W1[:, j], b1[j]) for j in members)
+        norm = np.linalg.norm(u[:-1])
+        if norm == 0.0:
+            continue
+        units.append(u / np.sqrt(norm))
+        outs.append(np.sqrt(norm) if positive else -np.sqrt(norm))
+    d = W1.shape[0]
+    U = np.array(units).reshape(-1, d + 1)
+    return (
+        [np.ascontiguousarray(U[:, :d].T), np.array(outs).reshape(-1, 1)],
+        [U[:, d].copy(), intercepts[1].copy()],
+    )
+
+
+def _scale_new_units(Z, E, n_new, Y, loss, alpha, sample_weight):
+    """Common scale ``tau`` of new units whose outputs sum to ``tau * E``,
+    minimising ``loss(Z + tau E) + alpha * tau * n_new`` (0 if none helps)."""
+    from scipy.optimize import minimize_scalar
+
+    def value(tau):
+        return loss.value(Z + tau * E, Y, sample_weight) + alpha * tau * n_new
+
+    curvature = float(sample_weight @ np.sum(E * E, axis=1))
+    slope = -float(np.sum(loss.gradient(Z, Y, sample_weight) * E)) - alpha * n_new
+    if slope <= 0 or curvature <= 0:
+        return 0.0
+    grid = slope / curvature * np.geomspace(1e-3, 1e2, 16)
+    values = [value(t) for t in grid]
+    i = int(np.argmin(values))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
+    res = minimize_scalar(value, bounds=(lo, hi), method="bounded")
+    tau = float(res.x) if res.fun <= values[i] else float(grid[i])
+    return tau if value(tau) < value(0.0) else 0.0
+
+
+def _add_units(coefs, intercepts, units, X, Y, loss, alpha, sample_weight):
+    """Append violating ``units`` (gate, sign, output, value) with a common scale."""
+    Z = forward(coefs, intercepts, X)
+    gates = np.array([unit[0] for unit in units]).T  # (d + 1, k)
+    signs = np.array([unit[1] for unit in units])
+    outputs = np.array([unit[2] for unit in units])
+    H = np.maximum(X @ gates[:-1] + gates[-1], 0.0) * signs
+    E = np.zeros_like(Z)
+    np.add.at(E.T, outputs, H.T)
+    tau = _scale_new_units(Z, E, len(units), Y, loss, alpha, sample_weight)
+    if tau == 0.0:
+        return None
+    root = np.sqrt(tau)
+    W2 = np.zeros((len(units), Y.shape[1]))
+    W2[np.arange(len(units)), outputs] = root * signs
+    return (
+        [np.hstack([coefs[0], root * gates[:-1]]), np.vstack([coefs[1], W2])],
+        [np.concatenate([intercepts[0], root * gates[-1]]), intercepts[1]],
+    )
+
+
+def _solve_over_patterns(coefs, intercepts, units, program_args, solver):
+    """Solve the program over the network's and the new units' patterns,
+    started from the network; return the recovered network, program, result."""
+    X = program_args["X"]
+    Xt = add_bias_column(X)
+    own = np.vstack([coefs[0], intercepts[0]])
+    new = np.array([unit[0] for unit in units]).T.reshape(Xt.shape[1], -1)
+    parts = [own, new]
+    if program_args["fit_intercept"]:
+        parts.insert(0, all_ones_gate(X.shape[1]))
+    D, gates, index = patterns_from_gates(
+        Xt,
+        np.hstack(parts),
+        keep_all_ones=program_args["fit_intercept"],
+        return_index=True,
+    )
+    program = ConvexReLUProgram(patterns=D, gates=gates, **program_args)
+    first = 1 if program_args["fit_intercept"] else 0
+    start = network_to_groups(
+        coefs, intercepts, program, index[first : first + own.shape[1]]
+    )
+    with warnings.catch_warnings():
+        # a round that stops early still returns a feasible point; the
+        # rounds keep the best network
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = solver.solve(program, init=start)
+    coefs, intercepts = recover_network(
+        result.V, result.W, result.c, program, prune_rtol=ROUND_PRUNE_RTOL
+    )
+    return coefs, intercepts, program, result
+
+
+def grow_network(
+    X,
+    Y,
+    sample_weight,
+    coefs,
+    intercepts,
+    *,
+    loss,
+    alpha,
+    solver=None,
+    formulation="relu",
+    fit_intercept=True,
+    max_rounds=10,
+    n_units=20,
+    polish_iter=500,
+    time_limit=None,
+    random_state=None,
+    log=None,
+):
+    """Column generation from a starting network (see the module docstring).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    Y : ndarray of shape (n, m)
+        Encoded targets.
+    sample_weight : ndarray of shape (n,)
+    coefs, intercepts : lists of ndarrays in MLP layout
+        Starting network (its output intercept is set to 0 when
+        ``fit_intercept=False``).
+    loss : BaseLoss
+    alpha : float
+    solver : BaseSolver or None
+        Solver of the convex program in each round; None grows the network
+        by line search and L-BFGS only.
+    formulation : {"relu", "gated"}, default="relu"
+    fit_intercept : bool, default=True
+    max_rounds : int, default=10
+    n_units : int, default=20
+        Violating units (distinct patterns) added per round and output.
+    polish_iter : int, default=500
+        L-BFGS iterations per round (four times as many on the start network).
+    time_limit : float or None
+        Seconds after which no new round starts.
+    random_state : int, RandomState instance or None
+    log : callable or None
+        Called with a message after every round.
+
+    Returns
+    -------
+    coefs, intercepts : lists of ndarrays
+        The best network found (never worse than the starting one).
+    last : tuple (program, result) or None
+        The last convex program solved and its ``SolverResult``.
+    history : list of dict
+        Per round: ``J`` and ``violation`` at the start of the round,
+        ``n_neurons``, ``n_added`` and elapsed ``time``.
+    """
+    start = time.perf_counter()
+    rng = check_random_state(random_state)
+    m = Y.shape[1]
+    if not fit_intercept:  # the program has no output intercept
+        intercepts = [intercepts[0], np.zeros(m)]
+    args = (X, Y, loss, alpha, sample_weight)
+    program_args = dict(
+        X=X,
+        Y=Y,
+        loss=loss,
+        alpha=alpha,
+        sample_weight=sample_weight,
+        formulation=formulation,
+        fit_intercept=fit_intercept,
+    )
+
+    def tidy(coefs, intercepts, max_iter):
+        coefs, intercepts, J = polish_network(
+            coefs, intercepts, *args, max_iter=max_iter, fit_intercept=fit_intercept
+        )
+        if m == 1:
+            coefs, intercepts = merge_units(coefs, intercepts, X)
+            J = mlp_objective(coefs, intercepts, *args)
+        return coefs, intercepts, J
+
+    best = (mlp_objective(coefs, intercepts, *args), coefs, intercepts)
+    coefs, intercepts, J = tidy(coefs, intercepts, 4 * polish_iter)
+    if J < best[0]:
+        best = (J, coefs, intercepts)
+    last, history = None, []
+    for _ in range(max_rounds):
+        if time_limit is not None and time.perf_counter() - start > time_limit:
+            break
+        G = loss.gradient(forward(coefs, intercepts, X), Y, sample_weight)
+        search = find_violating_units(
+            X,
+            G,
+            alpha,
+            start_gates=np.vstack([coefs[0], intercepts[0]]),
+            n_units=n_units,
+            fit_intercept=fit_intercept,
+            random_state=rng,
+        )
+        record = dict(
+            J=J,
+            violation=search.violation,
+            n_neurons=coefs[0].shape[1],
+            n_added=0,
+            time=time.perf_counter() - start,
+        )
+        history.append(record)
+        if not search.units:
+            break
+        if solver is not None:
+            coefs, intercepts, program, result = _solve_over_patterns(
+                coefs, intercepts, search.units, program_args, solver
+            )
+            last = (program, result)
+        else:
+            grown = _add_units(coefs, intercepts, search.units, *args)
+            if grown is None:
+                break
+            coefs, intercepts = grown
+        record["n_added"] = len(search.units)
+        coefs, intercepts, J = tidy(coefs, intercepts, polish_iter)
+        record["time"] = time.perf_counter() - start
+        if log is not None:
+            log(
+                f"round {len(history)}: violation {search.violation:.3g}, "
+                f"J {J:.8g}, {coefs[0].shape[1]} neurons"
+            )
+        progress = J < best[0] * (1 - MIN_PROGRESS)
+        if J < best[0]:
+            best = (J, coefs, intercepts)
+        if not progress:
+            break
+    return best[1], best[2], last, history

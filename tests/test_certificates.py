@@ -1,0 +1,139 @@
+"""The dual-violation search and the global lower bound, against brute force
+and against the enumerated program solved by an independent cvxpy model."""
+
+import numpy as np
+import pytest
+from oracles import cvxpy_oracle
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
+from skconvexnn.certificates import (
+    certify,
+    find_violating_units,
+    global_lower_bound,
+    optimal_shift,
+)
+from skconvexnn.losses import BinaryLogLoss, SquaredError
+from skconvexnn.network import forward
+
+
+def brute_force_correlation(X, g, w, allow_all=True):
+    """max_b |g^T (X w + b)_+| by trying every kink b = -x_k^T w (and the
+    all-active limit), one loop per candidate."""
+    s = X @ w
+    best = 0.0
+    for b in -s:
+        active = s + b >= 0
+        if active.all() and not allow_all:
+            continue
+        best = max(best, abs(float(g @ np.maximum(s + b, 0.0))))
+    return best
+
+
+def all_1d_patterns(x):
+    """Every pattern of 1-D data with a bias, written out independently:
+    thresholds at the data points, both orientations."""
+    cols = [x >= t for t in x] + [x <= t for t in x]
+    D = np.unique(np.array(cols), axis=0).T
+    return D[:, D.any(axis=0)]
+
+
+def test_search_is_exact_in_one_dimension():
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 1)
+    g = rng.randn(40)
+    g -= g.mean()
+    found = find_violating_units(X, g[:, None], 0.1)
+    expected = max(brute_force_correlation(X, g, np.array([w])) for w in (1.0, -1.0))
+    assert found.exact
+    assert found.correlations[0] == pytest.approx(expected, rel=1e-12)
+    # every returned unit really has the reported correlation, and lowers the
+    # loss with the reported output sign
+    for gate, sign, _, value in found.units:
+        h = np.maximum(X @ gate[:-1] + gate[-1], 0.0)
+        assert -sign * (g @ h) == pytest.approx(value, rel=1e-10)
+
+
+def test_search_matches_a_dense_scan_in_two_dimensions():
+    rng = np.random.RandomState(1)
+    X = rng.randn(60, 2)
+    g = rng.randn(60)
+    g -= g.mean()
+    found = find_violating_units(X, g[:, None], 0.1, random_state=0)
+    angles = np.linspace(0, 2 * np.pi, 2000, endpoint=False)
+    dense = max(
+        brute_force_correlation(X, g, np.array([np.cos(a), np.sin(a)])) for a in angles
+    )
+    assert not found.exact
+    assert found.correlations[0] >= dense * (1 - 1e-6)
+
+
+@pytest.mark.parametrize("kind", ["regression", "binary"])
+def test_global_bound_brackets_the_enumerated_optimum(kind):
+    """For 1-D data the enumerated program is the global optimum over all
+    networks. The bound from any network lies below it; at our fit the reported
+    optimality gap covers the true gap and is tiny."""
+    rng = np.random.RandomState(2)
+    x = np.sort(rng.uniform(-2, 2, 25))
+    X = x[:, None]
+    alpha = 0.05
+    if kind == "regression":
+        y = np.sin(2 * x) + 0.1 * rng.randn(25)
+        Y, loss, name = y[:, None], SquaredError(), "squared_error"
+        est = ConvexReLURegressor(alpha=alpha, pattern_strategy="enumerate")
+        mlps = [
+            MLPRegressor(
+                hidden_layer_sizes=(20,), solver="lbfgs", alpha=alpha, random_state=s
+            )
+            for s in range(3)
+        ]
+    else:
+        y = (np.sin(3 * x) + 0.3 * rng.randn(25) > 0).astype(int)
+        Y, loss, name = y[:, None].astype(float), BinaryLogLoss(), "binary_log_loss"
+        est = ConvexReLUClassifier(alpha=alpha, pattern_strategy="enumerate")
+        mlps = [
+            MLPClassifier(
+                hidden_layer_sizes=(20,), solver="lbfgs", alpha=alpha, random_state=s
+            )
+            for s in range(3)
+        ]
+    optimum = cvxpy_oracle(X, Y, all_1d_patterns(x), name, alpha)
+    sw = np.ones(25)
+    for mlp in mlps:
+        mlp.set_params(max_iter=50).fit(X, y)
+        Z = forward(mlp.coefs_, mlp.intercepts_, X)
+        _, bound = certify(X, Z, Y, loss, sw, alpha)
+        assert bound <= optimum + 1e-9
+    est.fit(X, y)
+    assert est.objective_ >= optimum - 1e-7
+    assert est.optimality_gap_ >= est.objective_ - optimum - 1e-9
+    assert est.optimality_gap_ < 1e-5
+    assert est.dual_violation_ < 1e-3
+
+
+def test_bound_needs_the_exact_maximum():
+    """With the correlation overstated the bound only gets weaker (smaller);
+    understated it is no certificate: the search must be exact for it."""
+    rng = np.random.RandomState(3)
+    X = rng.randn(30, 1)
+    Y = rng.randn(30, 1)
+    sw = np.ones(30)
+    Z = np.zeros_like(Y) + optimal_shift(np.zeros_like(Y), Y, SquaredError(), sw)
+    G = SquaredError().gradient(Z, Y, sw)
+    exact = find_violating_units(X, G, 1.0).correlations
+    b_exact = global_lower_bound(Z, Y, SquaredError(), sw, 1.0, exact)
+    b_loose = global_lower_bound(Z, Y, SquaredError(), sw, 1.0, 2 * exact)
+    assert b_loose <= b_exact
+    # the zero-hidden network's J is an upper bound on the optimum
+    J0 = float(np.mean((Z - Y) ** 2) / 2)
+    assert b_exact <= J0 + 1e-12
+
+
+@pytest.mark.parametrize("loss", [SquaredError(), BinaryLogLoss()])
+def test_optimal_shift_zeroes_the_summed_gradient(loss):
+    rng = np.random.RandomState(4)
+    Z = rng.randn(50, 1)
+    Y = (rng.rand(50, 1) > 0.3).astype(float)
+    sw = rng.rand(50) + 0.5
+    delta = optimal_shift(Z, Y, loss, sw)
+    assert abs(loss.gradient(Z + delta, Y, sw).sum()) < 1e-9

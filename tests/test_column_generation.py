@@ -1,0 +1,156 @@
+"""Column generation (pattern_strategy="cutting_plane") and its building blocks,
+against closed forms (linear splines in 1-D, the 1-D reduction of rank-one
+data), an independent cvxpy model and scikit-learn's own MLP."""
+
+import warnings
+
+import numpy as np
+import pytest
+from oracles import cvxpy_oracle
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.utils import check_random_state
+
+from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
+from skconvexnn.column_generation import merge_units
+from skconvexnn.losses import SquaredError
+from skconvexnn.network import forward, mlp_objective, polish_network
+
+
+def all_1d_patterns(x):
+    cols = [x >= t for t in x] + [x <= t for t in x]
+    D = np.unique(np.array(cols), axis=0).T
+    return D[:, D.any(axis=0)]
+
+
+def _mlp(Est, X, y, alpha, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return Est(solver="lbfgs", alpha=alpha, **kw).fit(X, y)
+
+
+def test_merge_keeps_the_function_and_never_raises_the_objective():
+    rng = np.random.RandomState(0)
+    X = rng.randn(50, 3)
+    y = np.abs(X[:, 0]) + 0.1 * rng.randn(50)
+    mlp = _mlp(MLPRegressor, X, y, 0.5, hidden_layer_sizes=(40,), random_state=0)
+    # duplicate a few units with the same pattern, split in weight
+    coefs = [np.hstack([mlp.coefs_[0], mlp.coefs_[0][:, :5]]), None]
+    coefs[1] = np.vstack([0.5 * mlp.coefs_[1], 0.5 * mlp.coefs_[1][:5]])
+    coefs[1][40:] = 0.5 * mlp.coefs_[1][:5]
+    coefs[1][5:40] = mlp.coefs_[1][5:]
+    intercepts = [np.concatenate([mlp.intercepts_[0], mlp.intercepts_[0][:5]])]
+    intercepts.append(mlp.intercepts_[1])
+    args = (X, y[:, None], SquaredError(), 0.5, np.ones(50))
+    merged = merge_units(coefs, intercepts, X)
+    np.testing.assert_allclose(
+        forward(*merged, X), forward(coefs, intercepts, X), atol=1e-12
+    )
+    assert mlp_objective(*merged, *args) <= mlp_objective(coefs, intercepts, *args)
+    assert merged[0][0].shape[1] <= 40
+
+
+def test_polish_continues_sklearn_lbfgs_on_the_same_objective():
+    rng = np.random.RandomState(1)
+    X = rng.randn(60, 4)
+    y = np.maximum(X @ rng.randn(4), 0)
+    mlp = _mlp(
+        MLPRegressor, X, y, 0.3, hidden_layer_sizes=(15,), max_iter=30, random_state=0
+    )
+    args = (X, y[:, None], SquaredError(), 0.3, np.ones(60))
+    assert mlp_objective(mlp.coefs_, mlp.intercepts_, *args) == pytest.approx(
+        mlp.loss_, rel=1e-12
+    )
+    _, _, J = polish_network(mlp.coefs_, mlp.intercepts_, *args, max_iter=300)
+    assert J < mlp.loss_
+
+
+def _seed_mlp(Est, X, y, alpha, random_state):
+    """The seed network the estimator documents: one lbfgs MLP of width 100,
+    200 iterations, random_state drawn from ``random_state``."""
+    seed = check_random_state(random_state).randint(2**31 - 1, size=1)[0]
+    return _mlp(
+        Est, X, y, alpha, hidden_layer_sizes=(100,), max_iter=200, random_state=seed
+    )
+
+
+@pytest.mark.parametrize(
+    "Est, Conv",
+    [(MLPRegressor, ConvexReLURegressor), (MLPClassifier, ConvexReLUClassifier)],
+)
+def test_cutting_plane_is_never_worse_than_its_seed_mlp(Est, Conv):
+    rng = np.random.RandomState(2)
+    X = rng.randn(80, 4)
+    score = np.sin(X[:, 0]) + np.maximum(X[:, 1], 0) - X[:, 2] * X[:, 3]
+    y = score if Conv is ConvexReLURegressor else (score > 0.3).astype(int)
+    seed = _seed_mlp(Est, X, y, 0.5, random_state=3)
+    est = Conv(alpha=0.5, pattern_strategy="cutting_plane", random_state=3).fit(X, y)
+    assert est.objective_ <= seed.loss_ + 1e-12
+    # the reported objective is sklearn's loss of the returned network
+    assert est.to_mlp().loss_ == est.objective_
+    assert np.isfinite(est.dual_violation_)
+
+
+def test_one_dimensional_optimum_is_the_linear_spline_through_the_data():
+    """Ergen & Pilanci / Savarese et al.: for 1-D data and alpha -> 0 the
+    optimum interpolates the data by the linear spline with kinks at the data
+    points; its weight-decay cost is the total variation V of its slopes (the
+    global linear part is absorbed by splitting kinks between right- and
+    left-facing units, possible when -s_1 lies between the sums of negative and
+    positive slope changes). So J* = alpha V / n + O(alpha^2)."""
+    rng = np.random.RandomState(4)
+    n = 12
+    x = np.sort(rng.uniform(-2, 2, n))
+    y = rng.randn(n)
+    slopes = np.diff(y) / np.diff(x)
+    changes = np.diff(slopes)
+    assert changes[changes < 0].sum() <= -slopes[0] <= changes[changes > 0].sum()
+    alpha = 1e-7
+    spline_J = alpha * np.abs(changes).sum() / n
+    est = ConvexReLURegressor(
+        alpha=alpha, pattern_strategy="enumerate", solver="ipm"
+    ).fit(x[:, None], y)
+    np.testing.assert_allclose(est.predict(x[:, None]), y, atol=1e-4)
+    assert spline_J * (1 - 1e-4) <= est.objective_ <= spline_J * (1 + 1e-9)
+    cut = ConvexReLURegressor(
+        alpha=alpha, pattern_strategy="cutting_plane", random_state=0
+    ).fit(x[:, None], y)
+    assert spline_J * (1 - 1e-4) <= cut.objective_ <= spline_J * (1 + 1e-6)
+
+
+def test_rank_one_data_reduces_to_the_one_dimensional_optimum():
+    """For rank-one data X = t a^T (|a| = 1) only a^T w matters and |w| >=
+    |a^T w|, so the global optimum is the 1-D optimum on t: solved here by an
+    independent cvxpy model over every 1-D pattern. Cutting planes in d = 4
+    must reach it and cannot go below it."""
+    rng = np.random.RandomState(5)
+    t = np.sort(rng.uniform(-2, 2, 30))
+    a = rng.randn(4)
+    a /= np.linalg.norm(a)
+    X = t[:, None] * a[None, :]
+    y = np.sin(2 * t) + 0.05 * rng.randn(30)
+    alpha = 0.05
+    optimum = cvxpy_oracle(
+        t[:, None], y[:, None], all_1d_patterns(t), "squared_error", alpha
+    )
+    est = ConvexReLURegressor(
+        alpha=alpha, pattern_strategy="cutting_plane", random_state=0
+    ).fit(X, y)
+    assert est.objective_ >= optimum - 1e-8
+    assert est.objective_ <= optimum * (1 + 1e-4)
+
+
+def test_cutting_plane_reaches_the_enumerated_optimum_in_one_dimension():
+    rng = np.random.RandomState(6)
+    x = np.sort(rng.uniform(-2, 2, 40))
+    y = np.sin(3 * x) + 0.1 * rng.randn(40)
+    alpha = 0.02
+    optimum = cvxpy_oracle(
+        x[:, None], y[:, None], all_1d_patterns(x), "squared_error", alpha
+    )
+    est = ConvexReLURegressor(
+        alpha=alpha, pattern_strategy="cutting_plane", random_state=0
+    ).fit(x[:, None], y)
+    assert est.objective_ == pytest.approx(optimum, rel=1e-6)
+    assert est.optimality_gap_ >= est.objective_ - optimum - 1e-10
+    assert est.optimality_gap_ < 1e-6
