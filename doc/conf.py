@@ -17,6 +17,8 @@ autosummary_generate = True
 numpydoc_show_class_members = False
 html_theme = "pydata_sphinx_theme"
 exclude_patterns = ["_build"]
+# inherited scikit-learn docstrings (score) cite scikit-learn's own labels
+suppress_warnings = ["ref.ref"]
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",

@@ -133,7 +133,7 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         Value of the convex program at the solver's solution.
     constraint_violation_ : float
         Largest relative cone-constraint violation before recovery.
-    gates_ : ndarray of shape (n_features + 1, n_patterns_)
+    gates_ : ndarray of shape (n_features + 1, `n_patterns_`)
         Gates of the distinct patterns used.
     n_patterns_ : int
         Number of distinct patterns in the program.
@@ -167,7 +167,7 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         Whether the solver reported convergence.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 
     See Also
