@@ -161,6 +161,84 @@ def enumerate_patterns_1d(Xt, *, fit_intercept=True):
     return patterns_from_gates(Xt, gates, keep_all_ones=fit_intercept)
 
 
+#: Largest number of candidate gates ``pattern_strategy="enumerate"`` tries.
+MAX_ENUMERATION = 200_000
+
+
+def count_arrangement_cells(n_samples, n_features):
+    """Number of cells of ``n_samples`` hyperplanes through the origin of
+    :math:`\\mathbb{R}^{d+1}` in general position: :math:`2\\sum_{k=0}^{d}
+    \\binom{n-1}{k}` (Cover's function counting theorem). The data's
+    activation patterns are at most this many."""
+    from math import comb
+
+    return 2 * sum(comb(n_samples - 1, k) for k in range(n_features + 1))
+
+
+def enumerate_patterns(Xt, *, fit_intercept=True, max_candidates=MAX_ENUMERATION):
+    """Every activation pattern of the data (the hyperplane arrangement).
+
+    One feature: :func:`enumerate_patterns_1d`. More features: every cell of
+    the arrangement :math:`\\{\\tilde x_k^\\top g = 0\\}` is a pointed cone with
+    an extreme ray on ``d`` of the hyperplanes; for every ``d``-subset of rows
+    the ray :math:`\\pm r` orthogonal to them is computed, and the cells
+    around it are reached by the gates :math:`\\pm r + \\varepsilon\\delta` with
+    :math:`\\tilde x_k^\\top \\delta = \\pm 1` on the subset (every sign choice).
+    Complete for data in general position (no ``d + 1`` points on one
+    hyperplane); every returned pattern is realised by its gate in any case.
+
+    Parameters
+    ----------
+    Xt : ndarray of shape (n, d + 1)
+    fit_intercept : bool, default=True
+    max_candidates : int, default=MAX_ENUMERATION
+        Raise instead of trying more candidate gates than this
+        (``2^(d+1) * C(n, d)``).
+
+    Returns
+    -------
+    D : ndarray of shape (n, P), bool
+    gates : ndarray of shape (d + 1, P)
+    """
+    from itertools import combinations, product
+    from math import comb
+
+    n, p = Xt.shape
+    d = p - 1
+    if d == 1:
+        return enumerate_patterns_1d(Xt, fit_intercept=fit_intercept)
+    candidates = 2 ** (d + 1) * comb(n, d)
+    if candidates > max_candidates:
+        raise ValueError(
+            f"pattern_strategy='enumerate' would try {candidates} candidate gates "
+            f"for {n} samples and {d} features (up to "
+            f"{count_arrangement_cells(n, d)} patterns), more than the limit of "
+            f"{max_candidates}. Use pattern_strategy='cutting_plane' or 'random'."
+        )
+    subsets = np.array(list(combinations(range(n), d)))  # (S, d)
+    rows = Xt[subsets]  # (S, d, p)
+    # the ray orthogonal to the d rows: last right-singular vector
+    _, sing, Vt = np.linalg.svd(rows)
+    ray = Vt[:, -1, :]  # (S, p)
+    ok = sing[:, -1] > 1e-10 * sing[:, 0]  # the d rows are independent
+    rows, ray = rows[ok], ray[ok]
+    signs = np.array(list(product((-1.0, 1.0), repeat=d)))  # (2^d, d)
+    # delta with rows @ delta = sign: minimum-norm solutions, (S, 2^d, p)
+    delta = np.einsum("spk,ck->scp", np.linalg.pinv(rows), signs)
+    values = ray @ Xt.T  # (S, n)
+    on_plane = np.abs(values) <= 1e-10 * np.abs(values).max(axis=1, keepdims=True)
+    margin = np.where(on_plane, np.inf, np.abs(values)).min(axis=1)  # (S,)
+    spread = np.abs(np.einsum("scp,np->scn", delta, Xt)).max(axis=2)  # (S, 2^d)
+    eps = 0.5 * margin[:, None] / np.maximum(spread, 1e-300)
+    eps = np.where(np.isfinite(eps), eps, 1.0)
+    gates = [
+        (orient * ray[:, None, :] + eps[..., None] * delta).reshape(-1, p)
+        for orient in (1.0, -1.0)
+    ]
+    gates = np.vstack(gates).T
+    return patterns_from_gates(Xt, gates, keep_all_ones=fit_intercept)
+
+
 def _fit_seed_network(X, y, sample_weight, *, classifier, alpha, width, seed, max_iter):
     import warnings
 

@@ -201,9 +201,9 @@ def test_verbose_prints_stages(capsys):
         assert stage in out
 
 
-def test_enumerate_needs_one_feature():
-    X = np.random.RandomState(0).randn(10, 2)
-    with pytest.raises(ValueError, match="one feature"):
+def test_enumerate_refuses_intractable_arrangements():
+    X = np.random.RandomState(0).randn(200, 5)
+    with pytest.raises(ValueError, match="more than the limit"):
         ConvexReLURegressor(pattern_strategy="enumerate").fit(X, X[:, 0])
 
 

@@ -22,7 +22,7 @@ from ..network import forward, network_to_groups, recover_network
 from ..operators import add_bias_column
 from ..patterns import (
     all_ones_gate,
-    enumerate_patterns_1d,
+    enumerate_patterns,
     mlp_seed_networks,
     network_gates,
     patterns_from_gates,
@@ -137,7 +137,7 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
                 )
                 return D, gates, []
         if self.pattern_strategy == "enumerate":
-            return (*enumerate_patterns_1d(Xt, fit_intercept=self.fit_intercept), [])
+            return (*enumerate_patterns(Xt, fit_intercept=self.fit_intercept), [])
         if self.pattern_strategy == "random":
             return (
                 *random_patterns(
@@ -247,6 +247,15 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
             dual_gap = float(result.info.get("gap", np.nan))
             solver_name, n_iter = result.solver, result.n_iter
             converged = result.converged
+        program_objective = program.objective(*solution)
+        if (
+            self.pattern_strategy == "enumerate"
+            and self.fit_intercept
+            and Y.shape[1] == 1
+        ):
+            # every pattern is in the program, whose optimum is then the
+            # global one: the solver's certified bound bounds it too
+            bound = np.fmax(bound, program_objective * (1 - dual_gap))
 
         # Assign all fitted state at the end: an interrupted fit leaves none.
         self.coefs_ = coefs
@@ -256,7 +265,7 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         self.gates_ = program.gates
         self.n_patterns_ = program.n_patterns
         self.objective_ = objective
-        self.program_objective_ = program.objective(*solution)
+        self.program_objective_ = program_objective
         self.constraint_violation_ = program.constraint_violation(*solution[:2])
         self.dual_gap_ = dual_gap
         self.dual_violation_ = violation

@@ -67,8 +67,10 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         ``"random"``, ``"enumerate"``, ``"mlp"``, ``"cutting_plane"``.
         ``"random"`` samples ``n_patterns`` Gaussian gates. ``"enumerate"`` uses
         every pattern of the data's hyperplane arrangement, which makes the
-        solution the global optimum over networks of any width; it is
-        implemented for one feature (at most ``2 n`` patterns). ``"mlp"``
+        solution the global optimum over networks of any width (at most
+        ``2 n`` patterns for one feature, ``O(n^d)`` in general; a
+        ``ValueError`` when more than 200 000 candidate gates would be tried,
+        see :func:`skconvexnn.patterns.enumerate_patterns`). ``"mlp"``
         trains three scikit-learn MLPs (lbfgs, width ``n_patterns``, this
         ``alpha``; see :func:`skconvexnn.patterns.mlp_seed_networks` for the
         seeds) in parallel, solves over the patterns of their hidden units plus
@@ -158,7 +160,9 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         the objective over two-layer ReLU networks of any width, from the
         dual-feasible point built from :math:`\Gamma`. Available (not NaN) when
         the violation search is exact (one feature) and the loss has a
-        conjugate here (squared error, log-loss).
+        conjugate here (squared error, log-loss), or when every pattern was
+        enumerated (one output, ``fit_intercept=True``) and the solver
+        certifies its gap (``solver="ipm"``).
     solver_ : str
         Solver actually used, e.g. ``"cvxpy:CLARABEL"``.
     n_iter_ : int
