@@ -40,7 +40,9 @@ def test_unlicensed_commercial_solver_falls_back_with_one_warning(
     X, y = _data()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        est = ConvexReLURegressor(n_patterns=5, random_state=0).fit(X, y)
+        est = ConvexReLURegressor(n_patterns=5, solver="cvxpy", random_state=0).fit(
+            X, y
+        )
     licence = [w for w in caught if issubclass(w.category, SolverLicenseWarning)]
     assert len(licence) == 1
     assert "MOSEK" in str(licence[0].message)
@@ -94,7 +96,9 @@ def test_failing_backend_falls_back_to_next(monkeypatch):
 
     monkeypatch.setattr(conic.ConicSolver, "_call_backend", broken_clarabel)
     with pytest.warns(ConvergenceWarning, match="CLARABEL failed.*simulated crash"):
-        est = ConvexReLURegressor(n_patterns=4, random_state=0).fit(X, y)
+        est = ConvexReLURegressor(n_patterns=4, solver="cvxpy", random_state=0).fit(
+            X, y
+        )
     assert est.solver_ in ("cvxpy:ECOS", "cvxpy:SCS")
     assert np.all(np.isfinite(est.predict(X)))
 
@@ -106,7 +110,7 @@ def test_every_backend_failing_raises_clear_error(monkeypatch):
         raise RuntimeError(f"{backend} simulated crash")
 
     monkeypatch.setattr(conic.ConicSolver, "_call_backend", broken)
-    est = ConvexReLURegressor(n_patterns=4, random_state=0)
+    est = ConvexReLURegressor(n_patterns=4, solver="cvxpy", random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         with pytest.raises(SolverFailedError, match="No conic solver produced"):
@@ -119,7 +123,7 @@ def test_iteration_limit_warns_and_keeps_usable_model(Estimator):
     X, y = _data()
     if Estimator is ConvexReLUClassifier:
         y = (y > 0).astype(int)
-    est = Estimator(n_patterns=6, max_iter=3, random_state=0)
+    est = Estimator(n_patterns=6, max_iter=3, solver="cvxpy", random_state=0)
     with pytest.warns(ConvergenceWarning, match="stopped early"):
         est.fit(X, y)
     assert not est.converged_

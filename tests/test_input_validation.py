@@ -71,7 +71,7 @@ def test_unfitted_estimator_raises_not_fitted():
 
 
 def test_keyboard_interrupt_leaves_estimator_unfitted(monkeypatch):
-    est = ConvexReLURegressor(n_patterns=5, random_state=0).fit(X, y)
+    est = ConvexReLURegressor(n_patterns=5, solver="cvxpy", random_state=0).fit(X, y)
 
     def interrupted(self, compiled, backend, tol=None, time_limit=None):
         raise KeyboardInterrupt
