@@ -65,3 +65,12 @@ def cvxpy_oracle(
     problem.solve(solver=solver, **solver_opts)
     assert problem.status == "optimal", problem.status
     return problem.value
+
+
+def all_1d_patterns(x):
+    """Every activation pattern of 1-D data with a bias, written out
+    independently of the package: thresholds at the data points, both
+    orientations, empty pattern dropped."""
+    cols = [x >= t for t in x] + [x <= t for t in x]
+    D = np.unique(np.array(cols), axis=0).T
+    return D[:, D.any(axis=0)]

@@ -3,7 +3,7 @@ and against the enumerated program solved by an independent cvxpy model."""
 
 import numpy as np
 import pytest
-from oracles import cvxpy_oracle
+from oracles import all_1d_patterns, cvxpy_oracle
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
@@ -28,14 +28,6 @@ def brute_force_correlation(X, g, w, allow_all=True):
             continue
         best = max(best, abs(float(g @ np.maximum(s + b, 0.0))))
     return best
-
-
-def all_1d_patterns(x):
-    """Every pattern of 1-D data with a bias, written out independently:
-    thresholds at the data points, both orientations."""
-    cols = [x >= t for t in x] + [x <= t for t in x]
-    D = np.unique(np.array(cols), axis=0).T
-    return D[:, D.any(axis=0)]
 
 
 def test_search_is_exact_in_one_dimension():

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from oracles import cvxpy_oracle
+from oracles import all_1d_patterns, cvxpy_oracle
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils import check_random_state
@@ -15,12 +15,6 @@ from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
 from skconvexnn.column_generation import merge_units
 from skconvexnn.losses import SquaredError
 from skconvexnn.network import forward, mlp_objective, polish_network
-
-
-def all_1d_patterns(x):
-    cols = [x >= t for t in x] + [x <= t for t in x]
-    D = np.unique(np.array(cols), axis=0).T
-    return D[:, D.any(axis=0)]
 
 
 def _mlp(Est, X, y, alpha, **kw):
