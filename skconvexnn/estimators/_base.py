@@ -130,7 +130,11 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         D, gates : the program's patterns and their gates
         seeds : list of (coefs, intercepts, unit_pattern), possibly empty
         """
-        if self.warm_start and getattr(self, "gates_", None) is not None:
+        if (
+            self.warm_start
+            and self.pattern_strategy != "enumerate"  # recomputed: complete
+            and getattr(self, "gates_", None) is not None
+        ):
             if self.gates_.shape[0] == Xt.shape[1]:
                 D, gates = patterns_from_gates(
                     Xt, self.gates_, keep_all_ones=self.fit_intercept

@@ -159,7 +159,9 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         enumerated (one output, ``fit_intercept=True``) and the solver
         certifies its gap (``solver="ipm"``).
     solver_ : str
-        Solver actually used, e.g. ``"cvxpy:CLARABEL"``.
+        Solver actually used, e.g. ``"cvxpy:CLARABEL"``; ``"lbfgs"`` when
+        ``"cutting_plane"`` grew the network without a convex solve (losses
+        the built-in solver does not handle, under ``solver="auto"``).
     n_iter_ : int
         Iterations of the solver.
     converged_ : bool
