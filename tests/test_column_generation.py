@@ -148,3 +148,22 @@ def test_cutting_plane_reaches_the_enumerated_optimum_in_one_dimension():
     assert est.objective_ == pytest.approx(optimum, rel=1e-6)
     assert est.optimality_gap_ >= est.objective_ - optimum - 1e-10
     assert est.optimality_gap_ < 1e-6
+
+
+def test_cutting_plane_is_deterministic_and_handles_several_outputs():
+    rng = np.random.RandomState(7)
+    X = rng.randn(60, 3)
+    Y = np.c_[np.maximum(X[:, 0], 0), np.abs(X[:, 1]) - X[:, 2]]
+    first, second = (
+        ConvexReLURegressor(
+            alpha=0.2, pattern_strategy="cutting_plane", random_state=1
+        ).fit(X, Y)
+        for _ in range(2)
+    )
+    for a, b in zip(
+        first.coefs_ + first.intercepts_, second.coefs_ + second.intercepts_
+    ):
+        np.testing.assert_array_equal(a, b)
+    seed = _seed_mlp(MLPRegressor, X, Y, 0.2, random_state=1)
+    assert first.objective_ <= seed.loss_ + 1e-12
+    assert first.predict(X).shape == Y.shape
