@@ -8,9 +8,10 @@ from a network (an lbfgs MLP), and in rounds
 1. searches the loss gradient :math:`\Gamma` at the network's outputs for units
    that violate the dual constraint (:func:`~skconvexnn.certificates.find_violating_units`);
 2. with a ``solver``: solves the convex program over the patterns of the
-   network's units, the violating patterns and the all-ones pattern, warm
-   started from the network itself (a feasible point whose program value is at
-   most the network's ``J``), and recovers the network; without one: adds the
+   network's units, the violating patterns and the all-ones pattern, given
+   the network itself as starting point (a feasible point whose program value
+   is at most the network's ``J``; the built-in solver keeps it as its
+   incumbent), and recovers the network; without one: adds the
    violating units with a common scale found by line search;
 3. polishes the network by L-BFGS on ``J``, drops units too small to matter
    and merges units with the same activation pattern and output sign (one
@@ -43,11 +44,14 @@ from .problem import ConvexReLUProgram
 #: Relative size under which a recovered unit is dropped between rounds (the
 #: interior-point solution keeps every group slightly non-zero).
 ROUND_PRUNE_RTOL = 1e-2
-#: Relative gap to which the rounds solve the program: below the gain a round
-#: brings (rounds keep the best network, the final gap is reported).
+#: Relative gap of the first round's solve (later rounds follow their gains;
+#: rounds keep the best network, the last solve's gap is reported).
 ROUND_TOL = 1e-3
 #: A round must lower J by this fraction, else the rounds stop.
 MIN_PROGRESS = 1e-6
+#: The round tolerance follows a tenth of the last round's relative gain,
+#: down to this.
+MIN_ROUND_TOL = 1e-6
 
 
 def merge_units(coefs, intercepts, X):
@@ -200,7 +204,10 @@ def grow_network(
     alpha : float
     solver : BaseSolver or None
         Solver of the convex program in each round; None grows the network
-        by line search and L-BFGS only.
+        by line search and L-BFGS only. Its ``tol`` is lowered after every
+        round to a tenth of the relative gain of that round (not below
+        ``MIN_ROUND_TOL``), so that each solve is accurate enough to show the
+        next, smaller gain.
     formulation : {"relu", "gated"}, default="relu"
     fit_intercept : bool, default=True
     max_rounds : int, default=10
@@ -295,6 +302,10 @@ def grow_network(
                 f"round {len(history)}: violation {search.violation:.3g}, "
                 f"J {J:.8g}, {coefs[0].shape[1]} neurons"
             )
+        if solver is not None and J < best[0]:
+            # solve the next round to a gap below the gain this one brought
+            gain = (best[0] - J) / best[0]
+            solver.tol = float(np.clip(0.1 * gain, MIN_ROUND_TOL, solver.tol))
         progress = J < best[0] * (1 - MIN_PROGRESS)
         if J < best[0]:
             best = (J, coefs, intercepts)
