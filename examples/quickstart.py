@@ -103,6 +103,12 @@ run(
                 alpha=alpha, n_patterns=20, pattern_strategy="mlp", random_state=0
             ),
         ),
+        (
+            "ConvexReLURegressor(cutting_plane)",
+            ConvexReLURegressor(
+                alpha=alpha, pattern_strategy="cutting_plane", random_state=0
+            ),
+        ),
     ],
 )
 
@@ -139,12 +145,19 @@ run(
                 alpha=alpha, n_patterns=10, pattern_strategy="mlp", random_state=0
             ),
         ),
+        (
+            "ConvexReLUClassifier(cutting_plane)",
+            ConvexReLUClassifier(
+                alpha=alpha, pattern_strategy="cutting_plane", random_state=0
+            ),
+        ),
     ],
 )
 
 print(
-    "\nEach convex fit is the exact optimum of J over networks whose units use its "
+    "\nThe random and mlp fits are the exact optimum of J over networks whose units use their "
     "activation patterns.\nRandom patterns lose to lbfgs. pattern_strategy='mlp' "
     "solves over the patterns of three small lbfgs MLPs\n(width n_patterns) and is "
-    "never worse than any of them."
+    "never worse than any of them. pattern_strategy='cutting_plane' starts from one\n"
+    "lbfgs MLP and adds the patterns the dual constraint says are missing."
 )
