@@ -76,3 +76,36 @@ class InteriorPointFit:
             warnings.simplefilter("ignore")
             self.est.fit(self.X, self.y)
         return self.est.dual_gap_
+
+
+class PatternStrategyFit:
+    """Objective and certificate reached by each pattern strategy, and the time
+    it takes (regression, the planted problem, d=5, alpha=0.2)."""
+
+    params = (["random", "mlp", "cutting_plane"],)
+    param_names = ["pattern_strategy"]
+    timeout = 600
+
+    def setup(self, pattern_strategy):
+        self.X, self.y = make_data(300, 5, "regression")
+        self.est = ConvexReLURegressor(
+            alpha=0.2,
+            n_patterns=20,
+            pattern_strategy=pattern_strategy,
+            solver="ipm",
+            random_state=0,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.est.fit(self.X, self.y)
+
+    def time_fit(self, pattern_strategy):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.est.fit(self.X, self.y)
+
+    def track_objective(self, pattern_strategy):
+        return self.est.objective_
+
+    def track_dual_violation(self, pattern_strategy):
+        return self.est.dual_violation_
