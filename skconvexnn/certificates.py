@@ -29,6 +29,7 @@ for some output :math:`j` (Pilanci & Ergen's dual constraint). Hence
 from typing import NamedTuple
 
 import numpy as np
+from scipy.special import expit, softmax
 from sklearn.utils import check_random_state
 
 from .losses import BinaryLogLoss, MultinomialLogLoss, SquaredError
@@ -254,12 +255,11 @@ def global_lower_bound(Z, Y, loss, sample_weight, alpha, correlations):
         conj = float(np.sum(mu * Y) + m * np.sum(mu * mu / (2 * s)))
     elif isinstance(loss, (BinaryLogLoss, MultinomialLogLoss)):
         if isinstance(loss, BinaryLogLoss):
-            P = 1.0 / (1.0 + np.exp(-Z))
+            P = expit(Z)
             P = np.hstack([P, 1 - P])
             T = np.hstack([Y, 1 - Y])
         else:
-            P = np.exp(Z - Z.max(axis=1, keepdims=True))
-            P /= P.sum(axis=1, keepdims=True)
+            P = softmax(Z, axis=1)
             T = Y
         Q = theta * P + (1 - theta) * T  # mu / s + y, on the simplex
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -290,7 +290,7 @@ def optimal_shift(Z, Y, loss, sample_weight, *, n_steps=50):
         G = loss.gradient(Z + delta, Y, s)
         g = G.sum(axis=0)
         if isinstance(loss, BinaryLogLoss):
-            p = 1.0 / (1.0 + np.exp(-(Z + delta)))
+            p = expit(Z + delta)
             H = np.atleast_2d(s @ (p * (1 - p)))
         else:  # multinomial: sum_k s_k (diag(p_k) - p_k p_k^T)
             P = G / s[:, None] + Y
