@@ -38,7 +38,7 @@ from .network import (
     recover_network,
 )
 from .operators import add_bias_column
-from .patterns import all_ones_gate, patterns_from_gates
+from .patterns import unit_patterns
 from .problem import ConvexReLUProgram
 
 #: Relative size under which a recovered unit is dropped between rounds (the
@@ -141,24 +141,15 @@ def _add_units(coefs, intercepts, units, X, Y, loss, alpha, sample_weight):
 def _solve_over_patterns(coefs, intercepts, units, program_args, solver):
     """Solve the program over the network's and the new units' patterns,
     started from the network; return the recovered network, program, result."""
-    X = program_args["X"]
-    Xt = add_bias_column(X)
     own = np.vstack([coefs[0], intercepts[0]])
-    new = np.array([unit[0] for unit in units]).T.reshape(Xt.shape[1], -1)
-    parts = [own, new]
-    if program_args["fit_intercept"]:
-        parts.insert(0, all_ones_gate(X.shape[1]))
-    D, gates, index = patterns_from_gates(
-        Xt,
-        np.hstack(parts),
-        keep_all_ones=program_args["fit_intercept"],
-        return_index=True,
+    new = np.array([unit[0] for unit in units]).T.reshape(own.shape[0], -1)
+    D, gates, index = unit_patterns(
+        add_bias_column(program_args["X"]),
+        np.hstack([own, new]),
+        fit_intercept=program_args["fit_intercept"],
     )
     program = ConvexReLUProgram(patterns=D, gates=gates, **program_args)
-    first = 1 if program_args["fit_intercept"] else 0
-    start = network_to_groups(
-        coefs, intercepts, program, index[first : first + own.shape[1]]
-    )
+    start = network_to_groups(coefs, intercepts, program, index[: own.shape[1]])
     with warnings.catch_warnings():
         # a round that stops early still returns a feasible point; the
         # rounds keep the best network

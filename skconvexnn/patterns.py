@@ -86,6 +86,36 @@ def patterns_from_gates(Xt, gates, *, keep_all_ones=True, return_index=False):
     return D, gates[:, chosen]
 
 
+def unit_patterns(Xt, unit_gates, *, fit_intercept=True):
+    """Distinct patterns of the all-ones gate (with ``fit_intercept``) and of
+    ``unit_gates``, and the column of each unit gate's pattern.
+
+    Parameters
+    ----------
+    Xt : ndarray of shape (n, p)
+    unit_gates : ndarray of shape (p, k)
+        Gates ``[w; b]``, e.g. the hidden units of a network.
+    fit_intercept : bool, default=True
+        Offer the all-ones pattern (a linear unit) first; if False it is
+        dropped (see :func:`patterns_from_gates`).
+
+    Returns
+    -------
+    D : ndarray of shape (n, P), bool
+    gates : ndarray of shape (p, P)
+    unit_index : ndarray of shape (k,), int
+        Column of ``D`` holding each unit gate's pattern, -1 if it was dropped
+        (empty).
+    """
+    parts = [unit_gates]
+    if fit_intercept:
+        parts.insert(0, all_ones_gate(Xt.shape[1] - 1))
+    D, gates, index = patterns_from_gates(
+        Xt, np.hstack(parts), keep_all_ones=fit_intercept, return_index=True
+    )
+    return D, gates, index[1:] if fit_intercept else index
+
+
 def random_patterns(
     Xt, n_patterns, *, fit_intercept=True, random_state=None, seed_gates=None
 ):
@@ -93,7 +123,7 @@ def random_patterns(
 
     The all-ones pattern (a linear unit) is always offered first when
     ``fit_intercept`` is True, then ``seed_gates`` if given, then the random
-    gates.
+    gates (see :func:`unit_patterns`).
 
     Parameters
     ----------
@@ -116,16 +146,14 @@ def random_patterns(
     """
     p = Xt.shape[1]
     seeds = np.empty((p, 0)) if seed_gates is None else seed_gates
-    parts = [seeds, sample_gates(p - 1, n_patterns, random_state)]
-    if fit_intercept:
-        parts.insert(0, all_ones_gate(p - 1))
-    D, gates, index = patterns_from_gates(
-        Xt, np.hstack(parts), keep_all_ones=fit_intercept, return_index=True
+    D, gates, index = unit_patterns(
+        Xt,
+        np.hstack([seeds, sample_gates(p - 1, n_patterns, random_state)]),
+        fit_intercept=fit_intercept,
     )
     if seed_gates is None:
         return D, gates
-    start = 1 if fit_intercept else 0
-    return D, gates, index[start : start + seeds.shape[1]]
+    return D, gates, index[: seeds.shape[1]]
 
 
 def enumerate_patterns_1d(Xt, *, fit_intercept=True):

@@ -21,15 +21,15 @@ from ..losses import SquaredError
 from ..network import forward, network_to_groups, recover_network
 from ..operators import add_bias_column
 from ..patterns import (
-    all_ones_gate,
     enumerate_patterns,
     mlp_seed_networks,
     network_gates,
     patterns_from_gates,
     random_patterns,
+    unit_patterns,
 )
 from ..problem import ConvexReLUProgram
-from ..solvers import SOLVERS, choose_solver
+from ..solvers import SOLVERS, SolverResult, choose_solver
 
 #: Width and lbfgs iterations of the MLP that starts ``"cutting_plane"``
 #: (``MLPRegressor`` / ``MLPClassifier`` defaults).
@@ -153,16 +153,11 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
                 [],
             )
         # "mlp": the hidden units of lbfgs MLPs, then random gates
-        classifier = is_classifier(self)
-        if classifier:
-            y = self._mlp_targets(Y)
-        else:
-            y = Y[:, 0] if Y.shape[1] == 1 else Y
         networks = mlp_seed_networks(
             X,
-            y,
+            self._mlp_targets(Y),
             sample_weight,
-            classifier=classifier,
+            classifier=is_classifier(self),
             alpha=self.alpha,
             width=self.n_patterns,
             random_state=self.random_state,
@@ -237,20 +232,8 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
             random_state=self.random_state,
         )
         self._log(f"certificate: dual violation {violation:.3g}", start)
-        if result is None:  # no convex solve: the network's own point
-            V, W, c = network_to_groups(
-                coefs,
-                intercepts,
-                program,
-                self._unit_patterns(program, coefs, intercepts),
-            )
-            solution = (V, W, c)
-            dual_gap, solver_name, n_iter, converged = np.nan, "lbfgs", 0, True
-        else:
-            solution = (result.V, result.W, result.c)
-            dual_gap = float(result.info.get("gap", np.nan))
-            solver_name, n_iter = result.solver, result.n_iter
-            converged = result.converged
+        solution = (result.V, result.W, result.c)
+        dual_gap = float(result.info.get("gap", np.nan))
         program_objective = program.objective(*solution)
         if (
             self.pattern_strategy == "enumerate"
@@ -274,9 +257,9 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         self.dual_gap_ = dual_gap
         self.dual_violation_ = violation
         self.optimality_gap_ = objective - bound
-        self.solver_ = solver_name
-        self.n_iter_ = n_iter
-        self.converged_ = converged
+        self.solver_ = result.solver
+        self.n_iter_ = result.n_iter
+        self.converged_ = result.converged
         self._solution = solution
         return self
 
@@ -309,19 +292,14 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
     def _grow(self, X, Y, sample_weight, loss, start):
         """``"cutting_plane"``: column generation from an lbfgs MLP (or, with
         ``warm_start``, from the previous network)."""
-        classifier = is_classifier(self)
         if self.warm_start and getattr(self, "coefs_", None) is not None:
             coefs, intercepts = self.coefs_, self.intercepts_
         else:
             [(coefs, intercepts)] = mlp_seed_networks(
                 X,
-                self._mlp_targets(Y)
-                if classifier
-                else Y[:, 0]
-                if Y.shape[1] == 1
-                else Y,
+                self._mlp_targets(Y),
                 sample_weight,
-                classifier=classifier,
+                classifier=is_classifier(self),
                 alpha=self.alpha,
                 width=SEED_WIDTH,
                 n_networks=1,
@@ -357,16 +335,15 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         self._log(f"{len(history)} rounds", start)
         if last is not None:
             program, result = last
-        else:
-            Xt = add_bias_column(X)
-            parts = [np.vstack([coefs[0], intercepts[0]])]
-            if self.fit_intercept:
-                parts.insert(0, all_ones_gate(X.shape[1]))
-            D, gates = patterns_from_gates(
-                Xt, np.hstack(parts), keep_all_ones=self.fit_intercept
+        else:  # no convex solve: the program of the network's units, at its point
+            D, gates, index = unit_patterns(
+                add_bias_column(X),
+                np.vstack([coefs[0], intercepts[0]]),
+                fit_intercept=self.fit_intercept,
             )
             program = self._program(X, Y, sample_weight, loss, D, gates)
-            result = None
+            V, W, c = network_to_groups(coefs, intercepts, program, index)
+            result = SolverResult(V, W, c, "lbfgs", "no convex solve", True, 0)
         return coefs, intercepts, program, result
 
     def _program(self, X, Y, sample_weight, loss, D, gates):
@@ -382,23 +359,12 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
             fit_intercept=self.fit_intercept,
         )
 
-    @staticmethod
-    def _unit_patterns(program, coefs, intercepts):
-        """Column of ``program.patterns`` holding each unit's pattern (-1: none)."""
-        units = np.vstack([coefs[0], intercepts[0]])
-        active = program.Xt @ units >= 0
-        columns = {
-            np.packbits(program.patterns[:, i]).tobytes(): i
-            for i in range(program.n_patterns)
-        }
-        return np.array(
-            [columns.get(np.packbits(a).tobytes(), -1) for a in active.T], dtype=int
-        )
-
-    @staticmethod
-    def _mlp_targets(Y):
-        """Labels for an MLPClassifier from encoded targets."""
-        return Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] > 0).astype(int)
+    def _mlp_targets(self, Y):
+        """Targets as scikit-learn's MLP of this kind takes them: labels from
+        encoded classes, or one column as a vector."""
+        if is_classifier(self):
+            return Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] > 0).astype(int)
+        return Y[:, 0] if Y.shape[1] == 1 else Y
 
     @staticmethod
     def _best_seed(seeds, program):
