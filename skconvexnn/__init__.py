@@ -5,7 +5,11 @@ program over activation patterns (Pilanci & Ergen). skconvexnn solves that
 program and returns the network in scikit-learn's MLP layout.
 """
 
-from .estimators import ConvexReLUClassifier, ConvexReLURegressor
+from .estimators import (
+    ConvexReLUClassifier,
+    ConvexReLURegressor,
+    RobustConvexReLUClassifier,
+)
 from .exceptions import SolverFailedError, SolverLicenseWarning
 
 __version__ = "0.1.0.dev0"
@@ -13,6 +17,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "ConvexReLUClassifier",
     "ConvexReLURegressor",
+    "RobustConvexReLUClassifier",
     "SolverFailedError",
     "SolverLicenseWarning",
     "__version__",

@@ -20,7 +20,7 @@ import numpy as np
 PRUNE_RTOL = 1e-6
 
 
-def recover_network(V, W, c, program, *, prune_rtol=PRUNE_RTOL):
+def recover_network(V, W, c, program, *, prune_rtol=PRUNE_RTOL, fold="linear"):
     """Turn a solution of the convex program into an MLP-layout network.
 
     Groups whose weight norm is below ``prune_rtol`` times the larger of the
@@ -32,8 +32,14 @@ def recover_network(V, W, c, program, *, prune_rtol=PRUNE_RTOL):
     ----------
     V, W : ndarray of shape (m, P, d + 1)
     c : ndarray of shape (m,)
-    program : ConvexReLUProgram
+    program : ConvexReLUProgram or RobustProgram
     prune_rtol : float, default=PRUNE_RTOL
+    fold : {"linear", "relu"}, default="linear"
+        How a pruned group enters the output intercept. ``"linear"``: groups
+        on the all-ones pattern add their bias (exact when the cone
+        constraints hold: such a unit is linear); others are dropped.
+        ``"relu"``: every pruned group adds ``max(bias, 0)``, the value of its
+        unit when its weights vanish (programs without cone constraints).
 
     Returns
     -------
@@ -56,8 +62,11 @@ def recover_network(V, W, c, program, *, prune_rtol=PRUNE_RTOL):
         keep = norm > threshold
         if threshold == 0.0:
             keep &= norm > 0
-        fold = ~keep & all_ones[None, :]
-        intercept += sign * np.sum(np.where(fold, U[..., d], 0.0), axis=1)
+        if fold == "relu":
+            bias = np.where(~keep, np.maximum(U[..., d], 0.0), 0.0)
+        else:
+            bias = np.where(~keep & all_ones[None, :], U[..., d], 0.0)
+        intercept += sign * np.sum(bias, axis=1)
         j_idx, i_idx = np.nonzero(keep)
         root = np.sqrt(norm[j_idx, i_idx])
         hidden.append(U[j_idx, i_idx, :] / root[:, None])

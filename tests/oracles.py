@@ -74,3 +74,51 @@ def all_1d_patterns(x):
     cols = [x >= t for t in x] + [x <= t for t in x]
     D = np.unique(np.array(cols), axis=0).T
     return D[:, D.any(axis=0)]
+
+
+def robust_cvxpy_oracle(X, y, D, loss, alpha, epsilon, formulation="flip_tolerant"):
+    """Optimal value of the robust program, written sample by sample from its
+    definition (labels ``y`` in {-1, +1}; ``loss`` "hinge" or "log_loss"),
+    divided by ``n``."""
+    import cvxpy as cp
+
+    n, d = X.shape
+    P = D.shape[1]
+    Xt = np.hstack([X, np.ones((n, 1))])
+    V = [cp.Variable(d + 1) for _ in range(P)]
+    W = [cp.Variable(d + 1) for _ in range(P)]
+    c = cp.Variable()
+    margins, constraints = [], []
+    for k in range(n):
+        x = Xt[k]
+        if formulation == "strict":
+            U = [V[i] - W[i] for i in range(P)]
+            active = [i for i in range(P) if D[k, i]]
+            z = sum((x @ U[i] for i in active), c)
+            if active:
+                margin = y[k] * z - epsilon * cp.norm1(sum(U[i][:d] for i in active))
+            else:
+                margin = y[k] * z
+            for i in range(P):
+                sign = 1.0 if D[k, i] else -1.0
+                for u in (V[i], W[i]):
+                    constraints.append(sign * (x @ u) >= epsilon * cp.norm1(u[:d]))
+        else:
+            help_, hurt = (V, W) if y[k] > 0 else (W, V)
+            active = [i for i in range(P) if D[k, i]]
+            margin = y[k] * c - sum(
+                cp.pos(x @ hurt[i] + epsilon * cp.norm1(hurt[i][:d])) for i in range(P)
+            )
+            if active:
+                margin = (
+                    margin
+                    + sum(x @ help_[i] for i in active)
+                    - epsilon * cp.norm1(sum(help_[i][:d] for i in active))
+                )
+        margins.append(margin)
+    m = cp.hstack(margins)
+    data = cp.sum(cp.pos(1 - m)) if loss == "hinge" else cp.sum(cp.logistic(-m))
+    penalty = sum(cp.norm(u[:d], 2) for u in V + W)
+    problem = cp.Problem(cp.Minimize((data + alpha * penalty) / n), constraints)
+    problem.solve(solver="CLARABEL")
+    return problem.value

@@ -2,9 +2,19 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
+from skconvexnn import (
+    ConvexReLUClassifier,
+    ConvexReLURegressor,
+    RobustConvexReLUClassifier,
+)
 
-ESTIMATORS = [ConvexReLURegressor(), ConvexReLUClassifier()]
+ESTIMATORS = [
+    ConvexReLURegressor(),
+    ConvexReLUClassifier(),
+    # 10 gates instead of 50 keep the ~60 checks under 30 s (the robust
+    # program has n x P hinge terms); the checks do not depend on the count.
+    RobustConvexReLUClassifier(n_patterns=10),
+]
 
 # Why a check is expected to fail. Each reason is a property of the model, not
 # of the code, and the property it would have checked is tested separately.
@@ -18,7 +28,18 @@ _NOT_UNIQUE_OFF_SAMPLE = (
 )
 
 
+_LP_NOT_UNIQUE = (
+    "With the hinge loss the robust program is a linear program plus group "
+    "norms: its minimiser is not unique, and the interior-point back-end picks "
+    "different minimisers for weighted and for repeated rows, so decision "
+    "values differ beyond rtol=1e-7 although the optimal value agrees to 1e-5 "
+    "(tests/test_robust.py::test_integer_sample_weight_is_repetition)."
+)
+
+
 def _expected_failed_checks(estimator):
+    if isinstance(estimator, RobustConvexReLUClassifier):
+        return {"check_sample_weight_equivalence_on_dense_data": _LP_NOT_UNIQUE}
     return {"check_sample_weight_equivalence_on_dense_data": _NOT_UNIQUE_OFF_SAMPLE}
 
 

@@ -2,5 +2,10 @@
 
 from ._classifier import ConvexReLUClassifier
 from ._regressor import ConvexReLURegressor
+from ._robust import RobustConvexReLUClassifier
 
-__all__ = ["ConvexReLUClassifier", "ConvexReLURegressor"]
+__all__ = [
+    "ConvexReLUClassifier",
+    "ConvexReLURegressor",
+    "RobustConvexReLUClassifier",
+]
