@@ -45,6 +45,7 @@ import numpy as np
 
 from .losses import BaseLoss
 from .operators import add_bias_column
+from .problem import ConvexReLUProgram
 
 #: Formulations of the robust program.
 ROBUST_FORMULATIONS = ("flip_tolerant", "strict")
@@ -134,12 +135,8 @@ class RobustProgram:
         """Margins as an ``(n, 1)`` output matrix (``V, W`` of shape (1, P, p))."""
         return self.margins(V[0], W[0], float(c[0]))[:, None]
 
-    def penalty(self, V, W):
-        d = self.n_features
-        norms = np.linalg.norm(V[..., :d], axis=-1) + np.linalg.norm(
-            W[..., :d], axis=-1
-        )
-        return self.alpha * float(norms.sum())
+    #: ``alpha`` times the sum of group norms of the weight parts.
+    penalty = ConvexReLUProgram.penalty
 
     def objective(self, V, W, c):
         """Value of the program (weighted mean loss of the margins + penalty)."""
