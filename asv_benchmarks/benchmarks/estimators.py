@@ -4,7 +4,11 @@ import warnings
 
 import numpy as np
 
-from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
+from skconvexnn import (
+    ConvexReLUClassifier,
+    ConvexReLURegressor,
+    RobustConvexReLUClassifier,
+)
 
 
 def make_data(n_samples, n_features, kind, seed=0):
@@ -109,3 +113,43 @@ class PatternStrategyFit:
 
     def track_dual_violation(self, pattern_strategy):
         return self.est.dual_violation_
+
+
+class RobustFit:
+    """ℓ∞-robust training on two moons (min-max scaled): fit time and memory,
+    PGD and certified accuracy on the training data at the training radius."""
+
+    params = ([0.0, 0.05],)
+    param_names = ["epsilon"]
+    timeout = 600
+
+    def setup(self, epsilon):
+        from sklearn.datasets import make_moons
+        from sklearn.preprocessing import MinMaxScaler
+
+        X, self.y = make_moons(n_samples=200, noise=0.2, random_state=0)
+        self.X = MinMaxScaler().fit_transform(X)
+        self.est = RobustConvexReLUClassifier(epsilon, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.est.fit(self.X, self.y)
+
+    def time_fit(self, epsilon):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.est.fit(self.X, self.y)
+
+    def peakmem_fit(self, epsilon):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.est.fit(self.X, self.y)
+
+    def track_pgd_accuracy(self, epsilon):
+        from skconvexnn.robustness import robust_score
+
+        return robust_score(self.est, self.X, self.y, epsilon, random_state=0)
+
+    def track_certified_accuracy(self, epsilon):
+        from skconvexnn.robustness import certified_score
+
+        return certified_score(self.est, self.X, self.y, epsilon)
