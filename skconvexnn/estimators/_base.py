@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -36,6 +37,20 @@ from ..solvers import SOLVERS, SolverResult, choose_solver
 SEED_WIDTH, SEED_MAX_ITER = 100, 200
 #: Largest number of column-generation rounds of ``"cutting_plane"``.
 MAX_ROUNDS = 10
+
+
+def apply_class_weight(class_weight, y, sample_weight):
+    """``sample_weight`` times the weights of ``class_weight`` for labels ``y``
+    (None, ``"balanced"`` or a dict), as scikit-learn's linear models do.
+
+    ``"balanced"`` weighs class ``c`` by ``n_samples / (n_classes * n_c)``,
+    counted on ``y`` (not weighted by ``sample_weight``). A dict must give a
+    weight for every class of ``y`` (scikit-learn's rule; a ``ValueError``
+    names the missing ones).
+    """
+    if class_weight is None:
+        return sample_weight
+    return sample_weight * compute_sample_weight(class_weight, y)
 
 
 class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):

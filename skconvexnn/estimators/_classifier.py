@@ -10,7 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ..losses import BinaryLogLoss, Hinge, MultinomialLogLoss, SquaredError
-from ._base import BaseConvexReLU
+from ._base import BaseConvexReLU, apply_class_weight
 
 
 def _has_log_loss(estimator):
@@ -107,6 +107,10 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         Whether to fit the output intercepts (see ``ConvexReLURegressor``).
     warm_start : bool, default=False
         Reuse the gates of the previous fit.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight`` (so a
+        weight is equivalent to repeating that class's rows). ``"balanced"``
+        weighs class ``c`` by ``n_samples / (n_classes * n_c)``.
     n_jobs : int or None, default=None
         joblib workers for independent output blocks (hinge and squared error
         with three or more classes).
@@ -194,6 +198,7 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
     _parameter_constraints: dict = {
         **BaseConvexReLU._parameter_constraints,
         "loss": [StrOptions({"log_loss", "hinge", "squared_error"})],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
     def __init__(
@@ -211,6 +216,7 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         time_limit=None,
         fit_intercept=True,
         warm_start=False,
+        class_weight=None,
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -232,6 +238,7 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
             verbose=verbose,
         )
         self.loss = loss
+        self.class_weight = class_weight
 
     def _encode(self, y_idx, n_classes):
         """Targets and loss object of the program for class indices ``y_idx``."""
@@ -265,7 +272,9 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         X, y = validate_data(self, X, y, dtype=np.float64)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        sample_weight = self._check_weights(X, sample_weight)
+        sample_weight = apply_class_weight(
+            self.class_weight, y, self._check_weights(X, sample_weight)
+        )
         classes, y_idx = np.unique(y, return_inverse=True)
         present = np.unique(y_idx[sample_weight > 0])
         if classes.size < 2 or present.size < 2:

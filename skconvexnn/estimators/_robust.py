@@ -23,6 +23,7 @@ from ..patterns import random_patterns
 from ..robust_program import RobustProgram, refine_patterns
 from ..robustness import certified_margins
 from ..solvers import ConicSolver
+from ._base import apply_class_weight
 
 
 class RobustConvexReLUClassifier(ClassifierMixin, BaseEstimator):
@@ -85,6 +86,8 @@ class RobustConvexReLUClassifier(ClassifierMixin, BaseEstimator):
         Relative tolerance of the back-end.
     time_limit : float or None, default=None
         Seconds per solve.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``.
     n_jobs : int or None, default=None
         joblib workers for the one-vs-rest programs.
     random_state : int, RandomState instance or None, default=None
@@ -143,6 +146,7 @@ class RobustConvexReLUClassifier(ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "loss": [StrOptions({"hinge", "log_loss"})],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "n_patterns": [Interval(Integral, 1, None, closed="left")],
         "formulation": [StrOptions({"flip_tolerant", "strict"})],
@@ -171,6 +175,7 @@ class RobustConvexReLUClassifier(ClassifierMixin, BaseEstimator):
         max_iter=None,
         tol=1e-7,
         time_limit=None,
+        class_weight=None,
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -186,6 +191,7 @@ class RobustConvexReLUClassifier(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.time_limit = time_limit
+        self.class_weight = class_weight
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -211,8 +217,12 @@ class RobustConvexReLUClassifier(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=np.float64)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        sample_weight = apply_class_weight(
+            self.class_weight,
+            y,
+            _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            ),
         )
         classes, y_idx = np.unique(y, return_inverse=True)
         present = np.unique(y_idx[sample_weight > 0])
