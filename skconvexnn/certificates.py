@@ -32,7 +32,7 @@ import numpy as np
 from scipy.special import expit, softmax
 from sklearn.utils import check_random_state
 
-from .losses import BinaryLogLoss, MultinomialLogLoss, SquaredError
+from .losses import BinaryLogLoss, MultinomialLogLoss, PoissonLoss, SquaredError
 
 #: Local-ascent steps of the violation search.
 ASCENT_STEPS = 25
@@ -265,6 +265,14 @@ def global_lower_bound(Z, Y, loss, sample_weight, alpha, correlations):
         with np.errstate(divide="ignore", invalid="ignore"):
             ent = np.where(Q > 0, Q * np.log(Q), 0.0)
         conj = float(np.sum(s * ent))
+    elif isinstance(loss, PoissonLoss):
+        # l(z) = e^z - y z + y log y - y:  l*(u) = q log q - q - (y log y - y)
+        # at q = u + y = theta e^z + (1 - theta) y >= 0
+        Q = theta * np.exp(Z) + (1 - theta) * Y
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ent = np.where(Q > 0, Q * np.log(Q), 0.0) - Q
+            ent -= np.where(Y > 0, Y * np.log(Y), 0.0) - Y
+        conj = float(np.sum(s * ent))
     else:
         return -np.inf
     return -conj / float(sample_weight.sum())
@@ -273,7 +281,8 @@ def global_lower_bound(Z, Y, loss, sample_weight, alpha, correlations):
 def optimal_shift(Z, Y, loss, sample_weight, *, n_steps=50):
     """Output shift ``delta`` (per output) minimising ``loss(Z + delta)``.
 
-    Closed form for the squared error, Newton steps for the log-losses. At
+    Closed form for the squared error and the Poisson loss, Newton steps for
+    the log-losses. At
     ``Z + delta`` the loss gradient sums to zero over samples, which the dual
     bound needs (the intercept is free in the MLP objective: even without
     one, hidden biases represent a constant at vanishing cost).
@@ -285,6 +294,8 @@ def optimal_shift(Z, Y, loss, sample_weight, *, n_steps=50):
     s = sample_weight
     if isinstance(loss, SquaredError):
         return (s @ (Y - Z)) / s.sum()
+    if isinstance(loss, PoissonLoss):  # sum_k s_k (e^(z_k + delta) - y_k) = 0
+        return np.log(s @ Y) - np.log(s @ np.exp(Z))
     delta = np.zeros(Z.shape[1])
     for _ in range(n_steps):
         G = loss.gradient(Z + delta, Y, s)
@@ -337,7 +348,7 @@ def certify(X, Z, Y, loss, sample_weight, alpha, *, fit_intercept=True, **search
         **search,
     )
     if not found.exact or not isinstance(
-        loss, (SquaredError, BinaryLogLoss, MultinomialLogLoss)
+        loss, (SquaredError, BinaryLogLoss, MultinomialLogLoss, PoissonLoss)
     ):
         return found.violation, np.nan
     Zc = Z + optimal_shift(Z, Y, loss, sample_weight)

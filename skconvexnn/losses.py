@@ -11,7 +11,7 @@ gradient); the conic back-end translates them to cvxpy by their ``name``.
 """
 
 import numpy as np
-from scipy.special import expit, log_softmax, logsumexp
+from scipy.special import expit, log_softmax, logsumexp, xlogy
 
 
 class BaseLoss:
@@ -108,6 +108,11 @@ class BinaryLogLoss(BaseLoss):
     def gradient(self, Z, Y, sample_weight):
         return sample_weight[:, None] * (expit(Z) - Y)
 
+    def curvature(self, Z, Y, sample_weight):
+        """Diagonal of the Hessian in ``Z``."""
+        p = expit(Z)
+        return sample_weight[:, None] * p * (1.0 - p)
+
 
 class MultinomialLogLoss(BaseLoss):
     r"""Softmax cross-entropy on logits, one-hot targets.
@@ -129,6 +134,31 @@ class MultinomialLogLoss(BaseLoss):
         return sample_weight[:, None] * (np.exp(log_softmax(Z, axis=1)) - Y)
 
 
+class PoissonLoss(BaseLoss):
+    r"""Half Poisson deviance with a log link, targets :math:`y \ge 0`.
+
+    .. math:: \sum_k s_k \sum_j \left(e^{z_{kj}} - y_{kj} z_{kj}
+        + y_{kj}\log y_{kj} - y_{kj}\right)
+
+    ``z`` is the network output and ``exp(z)`` the predicted mean: this is
+    ``MLPRegressor(loss="poisson")``'s loss (summed over outputs), zero when
+    ``exp(z) = y``.
+    """
+
+    name = "poisson"
+
+    def value(self, Z, Y, sample_weight):
+        terms = np.exp(Z) - Y * Z + xlogy(Y, Y) - Y
+        return float(sample_weight @ np.sum(terms, axis=1))
+
+    def gradient(self, Z, Y, sample_weight):
+        return sample_weight[:, None] * (np.exp(Z) - Y)
+
+    def curvature(self, Z, Y, sample_weight):
+        """Diagonal of the Hessian in ``Z`` (the loss is separable)."""
+        return sample_weight[:, None] * np.exp(Z)
+
+
 class Hinge(BaseLoss):
     r"""Hinge loss summed over outputs, targets in {-1, +1}.
 
@@ -147,7 +177,8 @@ class Hinge(BaseLoss):
 
 
 LOSSES = {
-    cls.name: cls for cls in (SquaredError, BinaryLogLoss, MultinomialLogLoss, Hinge)
+    cls.name: cls
+    for cls in (SquaredError, BinaryLogLoss, MultinomialLogLoss, PoissonLoss, Hinge)
 }
 
 

@@ -267,7 +267,9 @@ def enumerate_patterns(Xt, *, fit_intercept=True, max_candidates=MAX_ENUMERATION
     return patterns_from_gates(Xt, gates, keep_all_ones=fit_intercept)
 
 
-def _fit_seed_network(X, y, sample_weight, *, classifier, alpha, width, seed, max_iter):
+def _fit_seed_network(
+    X, y, sample_weight, *, classifier, alpha, width, seed, max_iter, loss=None
+):
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -281,6 +283,8 @@ def _fit_seed_network(X, y, sample_weight, *, classifier, alpha, width, seed, ma
         max_iter=max_iter,
         random_state=seed,
     )
+    if loss is not None:
+        mlp.set_params(loss=loss)
     from threadpoolctl import threadpool_limits
 
     # small products: a multi-threaded BLAS only adds overhead (up to 20x
@@ -303,6 +307,7 @@ def mlp_seed_networks(
     random_state=None,
     n_jobs=None,
     max_iter=200,
+    loss=None,
 ):
     """Train scikit-learn MLPs (lbfgs) whose hidden units seed the patterns.
 
@@ -325,6 +330,8 @@ def mlp_seed_networks(
     random_state : int, RandomState instance or None
     n_jobs : int or None
     max_iter : int, default=200
+    loss : str or None, default=None
+        ``MLPRegressor``'s ``loss`` (e.g. ``"poisson"``); None keeps its default.
 
     Returns
     -------
@@ -344,6 +351,7 @@ def mlp_seed_networks(
             width=width,
             seed=int(seed),
             max_iter=max_iter,
+            loss=loss,
         )
         for seed in seeds
     )

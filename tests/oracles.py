@@ -59,6 +59,32 @@ def cvxpy_oracle(
                 sw, cp.log_sum_exp(Z, axis=1) - cp.sum(cp.multiply(Y, Z), axis=1)
             )
         )
+    elif loss == "poisson":
+        const = float(
+            sum(
+                sw
+                @ (
+                    np.where(
+                        Y[:, j] > 0,
+                        Y[:, j] * np.log(np.where(Y[:, j] > 0, Y[:, j], 1)),
+                        0,
+                    )
+                    - Y[:, j]
+                )
+                for j in range(m)
+            )
+        )
+        data = (
+            sum(
+                cp.sum(
+                    cp.multiply(
+                        sw, cp.exp(outputs[j]) - cp.multiply(Y[:, j], outputs[j])
+                    )
+                )
+                for j in range(m)
+            )
+            + const
+        )
     else:
         raise ValueError(loss)
     problem = cp.Problem(cp.Minimize((data + alpha * penalty) / sw.sum()), constraints)

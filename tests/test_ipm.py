@@ -172,10 +172,10 @@ def test_rejects_losses_it_does_not_solve():
     program = _program()
     program = ConvexReLUProgram(
         X=program.X,
-        Y=(program.Y > 0).astype(float),
+        Y=np.where(program.Y > 0, 1.0, -1.0),
         patterns=program.patterns,
         gates=program.gates,
-        loss=get_loss("binary_log_loss"),
+        loss=get_loss("hinge"),
         alpha=0.1,
         sample_weight=program.sample_weight,
     )
@@ -213,3 +213,21 @@ def test_estimator_ipm_agrees_with_cvxpy():
     assert 0 <= auto.dual_gap_ <= 1e-8
     assert np.isnan(conic.dual_gap_)
     assert auto.objective_ == pytest.approx(conic.objective_, rel=1e-6)
+
+
+def test_binary_log_loss_by_proximal_newton_matches_cvxpy():
+    from sklearn.datasets import make_moons
+
+    from skconvexnn import ConvexReLUClassifier
+
+    X, y = make_moons(n_samples=80, noise=0.2, random_state=0)
+    fits = [
+        ConvexReLUClassifier(
+            alpha=1e-2, n_patterns=10, solver=solver, random_state=0
+        ).fit(X, y)
+        for solver in ("ipm", "cvxpy")
+    ]
+    assert fits[0].converged_
+    assert fits[0].program_objective_ == pytest.approx(
+        fits[1].program_objective_, rel=1e-6
+    )

@@ -174,6 +174,7 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
             sample_weight,
             classifier=is_classifier(self),
             alpha=self.alpha,
+            loss=self._mlp_loss(),
             width=self.n_patterns,
             random_state=self.random_state,
             n_jobs=self.n_jobs,
@@ -316,6 +317,7 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
                 sample_weight,
                 classifier=is_classifier(self),
                 alpha=self.alpha,
+                loss=self._mlp_loss(),
                 width=SEED_WIDTH,
                 n_networks=1,
                 random_state=self.random_state,
@@ -373,6 +375,11 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
             formulation=self.formulation,
             fit_intercept=self.fit_intercept,
         )
+
+    def _mlp_loss(self):
+        """``loss`` of the scikit-learn MLP of the same objective (None: the
+        MLP's only or default loss)."""
+        return None
 
     def _mlp_targets(self, Y):
         """Targets as scikit-learn's MLP of this kind takes them: labels from

@@ -89,9 +89,11 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         ``"gated"`` drops them (a relaxation). The fitted model is always the
         recovered ReLU network.
     solver : {"auto", "ipm", "cvxpy"}, default="auto"
-        ``"ipm"`` is the built-in interior-point method (squared loss): exact,
-        with an exactly feasible solution and a certified gap
-        (``dual_gap_``). ``"cvxpy"`` solves the conic program with a solver
+        ``"ipm"`` is the built-in interior-point method: for the squared
+        loss exact, with an exactly feasible solution and a certified gap
+        (``dual_gap_``); smooth losses with one output per program (Poisson,
+        two-class log-loss) by proximal Newton, each step one interior-point
+        solve of the weighted least-squares model (no certificate). ``"cvxpy"`` solves the conic program with a solver
         routed through cvxpy. ``"auto"`` currently means ``"cvxpy"`` (see
         :func:`skconvexnn.solvers.choose_solver`).
     cvxpy_solver : str or None, default=None

@@ -3,9 +3,10 @@
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.neural_network import MLPRegressor
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..losses import SquaredError
+from ..losses import PoissonLoss, SquaredError
 from ._base import BaseConvexReLU
 
 
@@ -42,8 +43,17 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
     zero groups are pruned. With several outputs each output has its own
     units.
 
+    With ``loss="poisson"`` the data term is ``MLPRegressor(loss="poisson")``'s
+    half Poisson deviance with a log link: the network output :math:`z` is the
+    log of the predicted mean, ``predict`` returns :math:`e^{z}`, and the loss
+    :math:`\sum_k (e^{z_k} - y_k z_k + y_k \log y_k - y_k) / n` is convex in
+    :math:`z`, so the program stays convex. Targets must be non-negative with a
+    positive sum.
+
     Parameters
     ----------
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        Data term, as ``MLPRegressor``'s ``loss``.
     alpha : float, default=1e-4
         Strength of the L2 (weight decay) penalty, exactly as in ``MLPRegressor``.
     n_patterns : int, default=20
@@ -80,9 +90,11 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         The fitted network is always a ReLU network: for ``"gated"`` its
         objective can exceed the program's value.
     solver : {"auto", "ipm", "cvxpy"}, default="auto"
-        ``"ipm"`` is the built-in interior-point method (squared loss): exact,
-        with an exactly feasible solution and a certified gap
-        (``dual_gap_``). ``"cvxpy"`` solves the conic program with a solver
+        ``"ipm"`` is the built-in interior-point method: for the squared
+        loss exact, with an exactly feasible solution and a certified gap
+        (``dual_gap_``); smooth losses with one output per program (Poisson,
+        two-class log-loss) by proximal Newton, each step one interior-point
+        solve of the weighted least-squares model (no certificate). ``"cvxpy"`` solves the conic program with a solver
         routed through cvxpy. ``"auto"`` currently means ``"cvxpy"`` (see
         :func:`skconvexnn.solvers.choose_solver`).
     cvxpy_solver : str or None, default=None
@@ -188,8 +200,14 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
     True
     """
 
+    _parameter_constraints: dict = {
+        **BaseConvexReLU._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
     def __init__(
         self,
+        loss="squared_error",
         *,
         alpha=1e-4,
         n_patterns=20,
@@ -222,6 +240,7 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
             random_state=random_state,
             verbose=verbose,
         )
+        self.loss = loss
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -245,8 +264,16 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
             self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
         )
         sample_weight = self._check_weights(X, sample_weight)
-        Y = y.reshape(-1, 1) if y.ndim == 1 else y.astype(np.float64)
-        return self._fit(X, Y.astype(np.float64), sample_weight, SquaredError())
+        Y = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(np.float64)
+        if self.loss == "poisson":
+            if np.any(Y < 0) or np.any(sample_weight @ Y <= 0):
+                raise ValueError(
+                    "loss='poisson' requires non-negative targets with a positive "
+                    "(weighted) sum for every output; got "
+                    f"min(y)={Y.min():g}."
+                )
+            return self._fit(X, Y, sample_weight, PoissonLoss())
+        return self._fit(X, Y, sample_weight, SquaredError())
 
     def predict(self, X):
         """Predict with the recovered network.
@@ -259,9 +286,12 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predicted values.
+            Predicted values (``exp`` of the network's output for
+            ``loss="poisson"``).
         """
         Z = self._forward(X)
+        if self.loss == "poisson":
+            Z = np.exp(Z)
         return Z.ravel() if Z.shape[1] == 1 else Z
 
     def to_mlp(self):
@@ -278,6 +308,7 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         """
         check_is_fitted(self)
         mlp = MLPRegressor(
+            loss=self.loss,
             hidden_layer_sizes=(1,),
             activation="relu",
             solver="lbfgs",
@@ -285,8 +316,11 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
             max_iter=1,
         )
         d = self.n_features_in_
-        y0 = np.zeros((2, self.n_outputs_)) if self.n_outputs_ > 1 else np.zeros(2)
+        y0 = np.ones((2, self.n_outputs_)) if self.n_outputs_ > 1 else np.ones(2)
         return self._mlp_from_dummy_fit(mlp, np.zeros((2, d)), y0)
+
+    def _mlp_loss(self):
+        return self.loss
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -212,6 +212,10 @@ def _hessian_factors(loss_name, Z, sample_weight):
     if loss_name == "binary_log_loss":
         p = expit(Z[:, 0])
         return np.sqrt(sample_weight * p * (1.0 - p)).reshape(n, 1, 1)
+    if loss_name == "poisson":  # separable: diagonal Hessian s exp(z)
+        A = np.zeros((n, m, m))
+        A[:, np.arange(m), np.arange(m)] = np.sqrt(sample_weight[:, None] * np.exp(Z))
+        return A
     # multinomial: H = diag(p) - p p^T
     P = np.exp(Z - Z.max(axis=1, keepdims=True))
     P /= P.sum(axis=1, keepdims=True)
@@ -422,6 +426,7 @@ class ConicSolver(BaseSolver):
         "squared_error",
         "binary_log_loss",
         "multinomial_log_loss",
+        "poisson",
         "hinge",
     )
 
