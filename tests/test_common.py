@@ -37,10 +37,24 @@ _LP_NOT_UNIQUE = (
 )
 
 
+_CLASS_WEIGHT_OPTIMUM = (
+    "The check weighs class 0 by 1000 and the others by 1e-4 on blobs with "
+    "cluster_std=20 and expects class 0 on > 87% of test points. The optimum of "
+    "the weighted MLP objective (alpha=1e-4) still predicts class 1 in regions "
+    "without class-0 points, where nothing opposes it: measured J = 1.1e-6 for "
+    "the convex fit (84% class 0) vs 3.0e-5 for lbfgs MLPClassifier with the "
+    "same weights (100% class 0), which stops far from that optimum. class_weight "
+    "is tested against sample_weight and repetition in tests/test_class_weight.py."
+)
+
+
 def _expected_failed_checks(estimator):
     if isinstance(estimator, RobustConvexReLUClassifier):
         return {"check_sample_weight_equivalence_on_dense_data": _LP_NOT_UNIQUE}
-    return {"check_sample_weight_equivalence_on_dense_data": _NOT_UNIQUE_OFF_SAMPLE}
+    expected = {"check_sample_weight_equivalence_on_dense_data": _NOT_UNIQUE_OFF_SAMPLE}
+    if isinstance(estimator, ConvexReLUClassifier):
+        expected["check_class_weight_classifiers"] = _CLASS_WEIGHT_OPTIMUM
+    return expected
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
