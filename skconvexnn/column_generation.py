@@ -179,6 +179,7 @@ def grow_network(
     time_limit=None,
     random_state=None,
     log=None,
+    on_round=None,
 ):
     """Column generation from a starting network (see the module docstring).
 
@@ -211,6 +212,12 @@ def grow_network(
     random_state : int, RandomState instance or None
     log : callable or None
         Called with a message after every round.
+    on_round : callable or None
+        ``on_round(coefs, intercepts, record)`` after the polishing of the
+        start network and after every round, with the network and a record
+        (``stage``, ``J`` of that network, the ``violation`` found at the start
+        of the round, ``n_neurons`` at its start, ``n_added``); a true return
+        value stops the rounds (the best network so far is returned).
 
     Returns
     -------
@@ -251,6 +258,15 @@ def grow_network(
     coefs, intercepts, J = tidy(coefs, intercepts, 4 * polish_iter)
     if J < best[0]:
         best = (J, coefs, intercepts)
+    start_record = dict(
+        stage="polished start",
+        J=J,
+        violation=np.nan,
+        n_neurons=coefs[0].shape[1],
+        n_added=0,
+    )
+    if on_round is not None and on_round(coefs, intercepts, start_record):
+        return best[1], best[2], None, []
     last, history = None, []
     for _ in range(max_rounds):
         if time_limit is not None and time.perf_counter() - start > time_limit:
@@ -300,6 +316,9 @@ def grow_network(
         progress = J < best[0] * (1 - MIN_PROGRESS)
         if J < best[0]:
             best = (J, coefs, intercepts)
+        after = dict(record, J=J, stage=f"round {len(history)}")
+        if on_round is not None and on_round(coefs, intercepts, after):
+            break
         if not progress:
             break
     return best[1], best[2], last, history

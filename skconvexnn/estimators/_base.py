@@ -7,6 +7,18 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
+
+try:  # scikit-learn >= 1.9
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # pragma: no cover - older scikit-learn: no callbacks
+
+    class CallbackSupportMixin:
+        """Stand-in without callbacks for scikit-learn < 1.9."""
+
+        def _init_callback_context(self, **kwargs):
+            return None
+
+
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
@@ -19,7 +31,7 @@ from sklearn.utils.validation import (
 from ..certificates import certify
 from ..column_generation import ROUND_TOL, grow_network
 from ..losses import SquaredError
-from ..network import forward, network_to_groups, recover_network
+from ..network import forward, mlp_objective, network_to_groups, recover_network
 from ..operators import add_bias_column
 from ..patterns import (
     enumerate_patterns,
@@ -53,7 +65,79 @@ def apply_class_weight(class_weight, y, sample_weight):
     return sample_weight * compute_sample_weight(class_weight, y)
 
 
-class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
+class _FitRecorder:
+    """``fit_history_`` rows and scikit-learn callback hooks of one fit.
+
+    Every :meth:`step` appends a row (stage, elapsed time, objective ``J`` of
+    the current network, dual violation and lower bound when known, patterns,
+    neurons) and reports the step as a sub-task to the callbacks set with
+    ``set_callbacks`` (``sklearn.callback``), with the current network as the
+    ``fitted_estimator`` they may score. A callback asking to stop ends the
+    cutting-plane rounds.
+    """
+
+    def __init__(self, estimator, X, y, extra, *, max_subtasks):
+        self.estimator, self.X, self.y, self.extra = estimator, X, y, extra
+        self.start = time.perf_counter()
+        self.rows = []
+        self.ctx = estimator._init_callback_context(max_subtasks=max_subtasks)
+        if self.ctx is not None:
+            self.ctx.call_on_fit_task_begin(estimator=estimator, X=X, y=y)
+
+    def _attributes(self, coefs, intercepts):
+        return lambda: {
+            "coefs_": coefs,
+            "intercepts_": intercepts,
+            "n_neurons_": coefs[0].shape[1],
+            "n_outputs_": coefs[1].shape[1],
+            **self.extra,
+        }
+
+    def step(
+        self,
+        stage,
+        coefs,
+        intercepts,
+        *,
+        objective,
+        n_patterns,
+        dual_violation=np.nan,
+        lower_bound=np.nan,
+        final=False,
+    ):
+        """Record a row; returns True if a callback asks to stop."""
+        self.rows.append(
+            {
+                "stage": stage,
+                "time": time.perf_counter() - self.start,
+                "objective": float(objective),
+                "dual_violation": float(dual_violation),
+                "lower_bound": float(lower_bound),
+                "n_patterns": int(n_patterns),
+                "n_neurons": int(coefs[0].shape[1]),
+            }
+        )
+        if self.ctx is None:
+            return False
+        attributes = self._attributes(coefs, intercepts)
+        if final:
+            return self.ctx.call_on_fit_task_end(
+                estimator=self.estimator,
+                X=self.X,
+                y=self.y,
+                reconstruction_attributes=attributes,
+            )
+        sub = self.ctx.subcontext(task_name=stage)
+        sub.call_on_fit_task_begin(estimator=self.estimator, X=self.X, y=self.y)
+        return sub.call_on_fit_task_end(
+            estimator=self.estimator,
+            X=self.X,
+            y=self.y,
+            reconstruction_attributes=attributes,
+        )
+
+
+class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the estimators: parameters, fit pipeline, forward pass.
 
     ``fit`` of a subclass validates and encodes ``y`` and calls ``_fit``, which
@@ -193,14 +277,20 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
             start += h
         return D, gates, seeds
 
-    def _fit(self, X, Y, sample_weight, loss):
+    def _fit(self, X, Y, sample_weight, loss, *, y=None, extra=None):
         """Solve the convex program for encoded targets ``Y`` and set attributes.
+
+        ``y`` (the targets as given, for scoring callbacks) and ``extra``
+        (further attributes a prediction needs, e.g. ``classes_``) are only
+        used to report progress.
 
         An interrupted fit (KeyboardInterrupt) leaves the estimator unfitted,
         never half-fitted nor holding a previous fit's attributes.
         """
         try:
-            return self._fit_program(X, Y, sample_weight, loss)
+            return self._fit_program(
+                X, Y, sample_weight, loss, Y if y is None else y, extra or {}
+            )
         except KeyboardInterrupt:
             for name in [
                 k for k in vars(self) if k.endswith("_") and not k.startswith("__")
@@ -209,7 +299,7 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
             self.__dict__.pop("_solution", None)
             raise
 
-    def _fit_program(self, X, Y, sample_weight, loss):
+    def _fit_program(self, X, Y, sample_weight, loss, y, extra):
         """Build, solve and recover (see ``_fit``).
 
         Parameters
@@ -221,15 +311,23 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         """
         start = time.perf_counter()
         keep = sample_weight > 0
-        X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
-
-        if self.pattern_strategy == "cutting_plane":
+        X, Y, sample_weight, y = X[keep], Y[keep], sample_weight[keep], y[keep]
+        growing = self.pattern_strategy == "cutting_plane"
+        recorder = _FitRecorder(self, X, y, extra, max_subtasks=None if growing else 1)
+        if growing:
             coefs, intercepts, program, result = self._grow(
-                X, Y, sample_weight, loss, start
+                X, Y, sample_weight, loss, start, recorder
             )
         else:
             coefs, intercepts, program, result = self._solve_sampled(
                 X, Y, sample_weight, loss, start
+            )
+            recorder.step(
+                "solve",
+                coefs,
+                intercepts,
+                objective=program.network_objective(coefs, intercepts),
+                n_patterns=program.n_patterns,
             )
         objective = program.network_objective(coefs, intercepts)
         self._log(
@@ -259,6 +357,16 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
             # every pattern is in the program, whose optimum is then the
             # global one: the solver's certified bound bounds it too
             bound = np.fmax(bound, program_objective * (1 - dual_gap))
+        recorder.step(
+            "final",
+            coefs,
+            intercepts,
+            objective=objective,
+            n_patterns=program.n_patterns,
+            dual_violation=violation,
+            lower_bound=bound,
+            final=True,
+        )
 
         # Assign all fitted state at the end: an interrupted fit leaves none.
         self.coefs_ = coefs
@@ -276,6 +384,7 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
         self.solver_ = result.solver
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
+        self.fit_history_ = recorder.rows
         self._solution = solution
         return self
 
@@ -305,7 +414,7 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
                 _, coefs, intercepts = best_seed
         return coefs, intercepts, program, result
 
-    def _grow(self, X, Y, sample_weight, loss, start):
+    def _grow(self, X, Y, sample_weight, loss, start, recorder):
         """``"cutting_plane"``: column generation from an lbfgs MLP (or, with
         ``warm_start``, from the previous network)."""
         if self.warm_start and getattr(self, "coefs_", None) is not None:
@@ -324,6 +433,15 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
                 max_iter=SEED_MAX_ITER,
             )
         self._log(f"seed network: {coefs[0].shape[1]} neurons", start)
+        recorder.step(
+            "seed",
+            coefs,
+            intercepts,
+            objective=mlp_objective(
+                coefs, intercepts, X, Y, loss, float(self.alpha), sample_weight
+            ),
+            n_patterns=coefs[0].shape[1],
+        )
         # the rounds need a fast solver: the built-in one for the squared
         # loss, or the one the user asked for; else they run on the network
         name = self.solver
@@ -348,6 +466,14 @@ class BaseConvexReLU(BaseEstimator, metaclass=ABCMeta):
             time_limit=self.time_limit,
             random_state=self.random_state,
             log=lambda message: self._log(message, start),
+            on_round=lambda coefs, intercepts, record: recorder.step(
+                record["stage"],
+                coefs,
+                intercepts,
+                objective=record["J"],
+                n_patterns=record["n_neurons"] + record["n_added"],
+                dual_violation=record["violation"],
+            ),
         )
         self._log(f"{len(history)} rounds", start)
         if last is not None:

@@ -177,6 +177,19 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         Iterations of the solver.
     converged_ : bool
         Whether the solver reported convergence.
+    fit_history_ : list of dict
+        One row per step of the fit (``pandas.DataFrame(fit_history_)`` makes
+        a table): ``stage`` (``"seed"``, ``"polished start"``, ``"round k"``,
+        ``"solve"``, ``"final"``), ``time`` (seconds since the start of the fit),
+        ``objective`` (``J`` of the network at that step), ``dual_violation``
+        and ``lower_bound`` (as ``dual_violation_`` / ``objective_ -
+        optimality_gap_``; NaN where not computed), ``n_patterns`` (patterns in
+        that step's program; for a round, the network's units at its start plus
+        the violating units added) and ``n_neurons``. Each step is also
+        reported to callbacks set with ``set_callbacks`` (scikit-learn's
+        ``sklearn.callback``, e.g. ``ProgressBar``, ``ScoringMonitor``), which
+        receive the network of that step as ``fitted_estimator`` and can stop
+        the cutting-plane rounds.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -285,7 +298,7 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
                 f"positive weight; got 1 class ({classes[present[0]]!r})."
             )
         Y, loss = self._encode(y_idx, classes.size)
-        self._fit(X, Y, sample_weight, loss)
+        self._fit(X, Y, sample_weight, loss, y=y, extra={"classes_": classes})
         self.classes_ = classes
         return self
 

@@ -178,6 +178,19 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         Iterations of the solver.
     converged_ : bool
         Whether the solver reported convergence.
+    fit_history_ : list of dict
+        One row per step of the fit (``pandas.DataFrame(fit_history_)`` makes
+        a table): ``stage`` (``"seed"``, ``"polished start"``, ``"round k"``,
+        ``"solve"``, ``"final"``), ``time`` (seconds since the start of the fit),
+        ``objective`` (``J`` of the network at that step), ``dual_violation``
+        and ``lower_bound`` (as ``dual_violation_`` / ``objective_ -
+        optimality_gap_``; NaN where not computed), ``n_patterns`` (patterns in
+        that step's program; for a round, the network's units at its start plus
+        the violating units added) and ``n_neurons``. Each step is also
+        reported to callbacks set with ``set_callbacks`` (scikit-learn's
+        ``sklearn.callback``, e.g. ``ProgressBar``, ``ScoringMonitor``), which
+        receive the network of that step as ``fitted_estimator`` and can stop
+        the cutting-plane rounds.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -272,8 +285,8 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
                     "(weighted) sum for every output; got "
                     f"min(y)={Y.min():g}."
                 )
-            return self._fit(X, Y, sample_weight, PoissonLoss())
-        return self._fit(X, Y, sample_weight, SquaredError())
+            return self._fit(X, Y, sample_weight, PoissonLoss(), y=y)
+        return self._fit(X, Y, sample_weight, SquaredError(), y=y)
 
     def predict(self, X):
         """Predict with the recovered network.
