@@ -137,7 +137,9 @@ run(
         ),
         (
             "ConvexReLUClassifier(random, 10)",
-            ConvexReLUClassifier(alpha=alpha, n_patterns=10, random_state=0),
+            ConvexReLUClassifier(
+                alpha=alpha, n_patterns=10, solver="ipm", random_state=0
+            ),
         ),
         (
             "ConvexReLUClassifier(mlp, 10)",

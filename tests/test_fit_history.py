@@ -96,3 +96,19 @@ def test_classifier_callbacks_get_labels_and_classes():
     clf.fit(X, y)
     assert [r["stage"] for r in clf.fit_history_] == ["solve", "final"]
     assert callback.scores[-1] == pytest.approx(clf.score(X, y))
+
+
+def test_scoring_monitor_logs_one_score_per_step():
+    from sklearn.callback import ScoringMonitor
+
+    X, y = _regression()
+    monitor = ScoringMonitor(scoring="r2")
+    reg = ConvexReLURegressor(
+        alpha=1e-2, pattern_strategy="cutting_plane", random_state=0
+    ).set_callbacks(monitor)
+    reg.fit(X, y)
+    rows = monitor.get_logs().data
+    steps = [r["task_name"] for r in rows if r["task_name"] != "fit"]
+    assert steps == [r["stage"] for r in reg.fit_history_[:-1]]
+    final = next(r for r in rows if r["task_name"] == "fit")
+    assert final["r2"] == pytest.approx(r2_score(y, reg.predict(X)), rel=1e-12)
