@@ -112,3 +112,16 @@ def test_scoring_monitor_logs_one_score_per_step():
     assert steps == [r["stage"] for r in reg.fit_history_[:-1]]
     final = next(r for r in rows if r["task_name"] == "fit")
     assert final["r2"] == pytest.approx(r2_score(y, reg.predict(X)), rel=1e-12)
+
+
+def test_progress_bar_runs_through_a_fit(capsys):
+    """scikit-learn's ProgressBar (needs rich, a test dependency only)."""
+    from sklearn.callback import ProgressBar
+
+    X, y = _regression()
+    reg = ConvexReLURegressor(
+        alpha=1e-2, pattern_strategy="cutting_plane", random_state=0
+    ).set_callbacks(ProgressBar())
+    reg.fit(X, y)
+    assert "ConvexReLURegressor - fit" in capsys.readouterr().out
+    assert reg.fit_history_[-1]["stage"] == "final"
