@@ -320,5 +320,11 @@ def grow_network(
         if on_round is not None and on_round(coefs, intercepts, after):
             break
         if not progress:
+            if solver is not None and solver.tol > MIN_ROUND_TOL:
+                # the round's solve may have been too coarse to show the
+                # remaining gain: retry from the best network, 100x tighter
+                solver.tol = max(MIN_ROUND_TOL, 0.01 * solver.tol)
+                J, coefs, intercepts = best
+                continue
             break
     return best[1], best[2], last, history
