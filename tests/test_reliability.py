@@ -1,0 +1,114 @@
+"""Reliability: random small problems never break the contract; fits are
+deterministic; a pickled model predicts identically in a fresh process."""
+
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
+from skconvexnn.exceptions import SolverLicenseWarning
+
+
+@st.composite
+def problems(draw):
+    n = draw(st.integers(2, 25))
+    d = draw(st.integers(1, 4))
+    scale = 10.0 ** draw(st.integers(-3, 3))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.RandomState(seed)
+    X = scale * rng.randn(n, d)
+    n_classes = draw(st.integers(2, 3))
+    labels = rng.randint(n_classes, size=n)
+    labels[:n_classes] = np.arange(n_classes)[: min(n, n_classes)]
+    y = rng.randn(n) * 10.0 ** draw(st.integers(-2, 2))
+    return X, y, labels, seed
+
+
+def _quiet_fit(est, X, y):
+    with warnings.catch_warnings():
+        # documented warnings only: non-convergence and the licence notice
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.simplefilter("error")  # anything else fails the test
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", SolverLicenseWarning)
+        return est.fit(X, y)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(problems(), st.sampled_from(["ipm", "cvxpy"]))
+def test_regressor_contract_on_random_problems(problem, solver):
+    X, y, _, seed = problem
+    est = _quiet_fit(
+        ConvexReLURegressor(alpha=1e-2, n_patterns=4, solver=solver, random_state=seed),
+        X,
+        y,
+    )
+    pred = est.predict(X)
+    assert np.all(np.isfinite(pred))
+    # never worse than the best constant (the network with zero units)
+    best_constant = 0.5 * np.mean((y - y.mean()) ** 2)
+    assert est.objective_ <= best_constant * (1 + 1e-6) + 1e-12
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems())
+def test_classifier_contract_on_random_problems(problem):
+    X, _, labels, seed = problem
+    est = _quiet_fit(
+        ConvexReLUClassifier(alpha=1e-2, n_patterns=4, random_state=seed), X, labels
+    )
+    proba = est.predict_proba(X)
+    assert np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert set(est.predict(X)) <= set(labels)
+    # never worse than predicting the class frequencies (zero units)
+    freq = np.bincount(labels) / len(labels)
+    freq = freq[freq > 0]
+    assert est.objective_ <= -np.sum(freq * np.log(freq)) * (1 + 1e-6) + 1e-12
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_same_random_state_gives_bit_identical_networks(n_jobs):
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 3)
+    Y = np.column_stack([np.maximum(X[:, 0], 0), X[:, 1] - X[:, 2]])
+    fits = [
+        ConvexReLURegressor(
+            alpha=1e-2, n_patterns=8, solver="ipm", n_jobs=jobs, random_state=3
+        ).fit(X, Y)
+        for jobs in (1, n_jobs)
+    ]
+    for a, b in zip(
+        fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_pickle_predicts_identically_in_a_new_process(tmp_path):
+    rng = np.random.RandomState(1)
+    X = rng.randn(40, 3)
+    y = (X[:, 0] + 0.3 * rng.randn(40) > 0).astype(int)
+    est = ConvexReLUClassifier(alpha=1e-2, n_patterns=6, random_state=0).fit(X, y)
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(est))
+    np.save(tmp_path / "X.npy", X)
+    code = (
+        "import pickle, sys, numpy as np;"
+        f"est = pickle.loads(open({str(path)!r}, 'rb').read());"
+        f"X = np.load({str(tmp_path / 'X.npy')!r});"
+        "np.save(sys.argv[1], est.predict_proba(X))"
+    )
+    out = tmp_path / "proba.npy"
+    subprocess.run([sys.executable, "-c", code, str(out)], check=True)
+    np.testing.assert_array_equal(np.load(out), est.predict_proba(X))
