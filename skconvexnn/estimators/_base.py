@@ -22,9 +22,11 @@ except ImportError:  # pragma: no cover - older scikit-learn: no callbacks
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
+    column_or_1d,
     validate_data,
 )
 
@@ -63,6 +65,33 @@ def apply_class_weight(class_weight, y, sample_weight):
     if class_weight is None:
         return sample_weight
     return sample_weight * compute_sample_weight(class_weight, y)
+
+
+def validate_classification(estimator, X, y, sample_weight):
+    """Validated ``X``, labels ``y``, weights (``class_weight`` applied), the
+    classes and each label's class index; at least two classes must carry
+    positive weight.
+
+    Returns
+    -------
+    X, y, sample_weight, classes, y_idx
+    """
+    X, y = validate_data(estimator, X, y, dtype=np.float64)
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    sample_weight = apply_class_weight(estimator.class_weight, y, sample_weight)
+    classes, y_idx = np.unique(y, return_inverse=True)
+    present = np.unique(y_idx[sample_weight > 0])
+    if classes.size < 2 or present.size < 2:
+        found = "none" if present.size == 0 else f"1 class ({classes[present[0]]!r})"
+        raise ValueError(
+            f"{type(estimator).__name__} needs samples of at least 2 classes with "
+            f"positive weight; got {found}."
+        )
+    return X, y, sample_weight, classes, y_idx
 
 
 class _FitRecorder:

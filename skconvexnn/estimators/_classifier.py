@@ -6,11 +6,10 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.neural_network import MLPClassifier
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ..losses import BinaryLogLoss, Hinge, MultinomialLogLoss, SquaredError
-from ._base import BaseConvexReLU, apply_class_weight
+from ._base import BaseConvexReLU, validate_classification
 
 
 def _has_log_loss(estimator):
@@ -284,19 +283,9 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         self : object
             Fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64)
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        sample_weight = apply_class_weight(
-            self.class_weight, y, self._check_weights(X, sample_weight)
+        X, y, sample_weight, classes, y_idx = validate_classification(
+            self, X, y, sample_weight
         )
-        classes, y_idx = np.unique(y, return_inverse=True)
-        present = np.unique(y_idx[sample_weight > 0])
-        if classes.size < 2 or present.size < 2:
-            raise ValueError(
-                "ConvexReLUClassifier needs samples of at least 2 classes with "
-                f"positive weight; got 1 class ({classes[present[0]]!r})."
-            )
         Y, loss = self._encode(y_idx, classes.size)
         self._fit(X, Y, sample_weight, loss, y=y, extra={"classes_": classes})
         self.classes_ = classes

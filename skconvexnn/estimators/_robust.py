@@ -8,11 +8,8 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
-    column_or_1d,
     validate_data,
 )
 
@@ -23,7 +20,7 @@ from ..patterns import random_patterns
 from ..robust_program import RobustProgram, refine_patterns
 from ..robustness import certified_margins
 from ..solvers import ConicSolver
-from ._base import apply_class_weight
+from ._base import validate_classification
 
 
 class RobustConvexReLUClassifier(ClassifierMixin, BaseEstimator):
@@ -214,23 +211,9 @@ class RobustConvexReLUClassifier(ClassifierMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64)
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        sample_weight = apply_class_weight(
-            self.class_weight,
-            y,
-            _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            ),
+        X, y, sample_weight, classes, y_idx = validate_classification(
+            self, X, y, sample_weight
         )
-        classes, y_idx = np.unique(y, return_inverse=True)
-        present = np.unique(y_idx[sample_weight > 0])
-        if classes.size < 2 or present.size < 2:
-            raise ValueError(
-                "RobustConvexReLUClassifier needs samples of at least 2 classes "
-                "with positive weight; got 1 class."
-            )
         # Zero-weight samples are absent from the program.
         keep = sample_weight > 0
         X_fit, y_fit, s_fit = X[keep], y_idx[keep], sample_weight[keep]
