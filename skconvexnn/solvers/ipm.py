@@ -275,8 +275,12 @@ class _Quadratic:
         # to 1) keeps it at the smallest feasible value; the certificate is
         # computed for the unregularised program.
         self.redundant = np.zeros(self.n_groups)
+        # groups on the all-ones pattern: with an intercept their bias entry of
+        # F^T S e is sum_k s_k e_k, exactly 0 for the centred residual
+        self.centred_bias = np.zeros(self.n_groups, dtype=bool)
         if self.fit_intercept:
             self.redundant[D.all(axis=0)[self.pattern]] = 1e-10
+            self.centred_bias = D.all(axis=0)[self.pattern]
         self.outer = (Xt[:, :, None] * Xt[:, None, :]).reshape(n, p * p)
 
     def _gram(self):
@@ -392,6 +396,9 @@ class _Quadratic:
         r_sq = float(s @ (e * e)) / self.f0
         if self.relu:
             rho_free = self.sign[:, None] * grad[self.pattern]  # (G, p)
+            # exact zero, not its rounding (which has either sign and, with
+            # unequal sample weights, can exceed any relative threshold)
+            rho_free[self.centred_bias, -1] = 0.0
             Zterm = (Xt.T @ (self.Sigma * Z)).T
             rho = self._repair_bias(rho_free, Zterm)
             if rho is None:
