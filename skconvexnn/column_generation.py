@@ -48,10 +48,10 @@ ROUND_PRUNE_RTOL = 1e-2
 #: rounds keep the best network, the last solve's gap is reported).
 ROUND_TOL = 1e-3
 #: A round must lower J by this fraction, else the rounds stop.
-MIN_PROGRESS = 1e-6
+MIN_PROGRESS = 1e-8
 #: The round tolerance follows a tenth of the last round's relative gain,
 #: down to this.
-MIN_ROUND_TOL = 1e-6
+MIN_ROUND_TOL = 1e-8
 
 
 def merge_units(coefs, intercepts, X):
@@ -268,6 +268,7 @@ def grow_network(
     if on_round is not None and on_round(coefs, intercepts, start_record):
         return best[1], best[2], None, []
     last, history = None, []
+    last_violation = np.inf
     for _ in range(max_rounds):
         if time_limit is not None and time.perf_counter() - start > time_limit:
             break
@@ -290,6 +291,10 @@ def grow_network(
         )
         history.append(record)
         if not search.units:
+            if J > best[0]:
+                # this network is not the best one: search from the best
+                J, coefs, intercepts = best
+                continue
             break
         if solver is not None:
             coefs, intercepts, program, result = _solve_over_patterns(
@@ -326,5 +331,9 @@ def grow_network(
                 solver.tol = max(MIN_ROUND_TOL, 0.01 * solver.tol)
                 J, coefs, intercepts = best
                 continue
-            break
+            if not search.violation < 0.5 * last_violation:
+                break
+            # J has converged to the solver's accuracy but the dual violation
+            # still falls fast: the next rounds can certify the optimum
+        last_violation = search.violation
     return best[1], best[2], last, history
