@@ -31,6 +31,7 @@ from sklearn.utils import check_random_state
 
 from .certificates import find_violating_units
 from .network import (
+    PRUNE_RTOL,
     forward,
     mlp_objective,
     network_to_groups,
@@ -140,7 +141,8 @@ def _add_units(coefs, intercepts, units, X, Y, loss, alpha, sample_weight):
 
 def _solve_over_patterns(coefs, intercepts, units, program_args, solver):
     """Solve the program over the network's and the new units' patterns,
-    started from the network; return the recovered network, program, result."""
+    started from the network; return the recovered network (groups below
+    ``ROUND_PRUNE_RTOL`` of the largest pruned), program, result."""
     own = np.vstack([coefs[0], intercepts[0]])
     new = np.array([unit[0] for unit in units]).T.reshape(own.shape[0], -1)
     D, gates, index = unit_patterns(
@@ -297,6 +299,7 @@ def grow_network(
                 continue
             break
         if solver is not None:
+            J_before = J
             coefs, intercepts, program, result = _solve_over_patterns(
                 coefs, intercepts, search.units, program_args, solver
             )
@@ -308,6 +311,15 @@ def grow_network(
             coefs, intercepts = grown
         record["n_added"] = len(search.units)
         coefs, intercepts, J = tidy(coefs, intercepts, polish_iter)
+        if solver is not None and J > J_before:
+            # pruning the interior point's small groups cost more than the
+            # round gained: try the unpruned solution
+            full = recover_network(
+                result.V, result.W, result.c, program, prune_rtol=PRUNE_RTOL
+            )
+            full = tidy(*full, polish_iter)
+            if full[2] < J:
+                coefs, intercepts, J = full
         record["time"] = time.perf_counter() - start
         if log is not None:
             log(
