@@ -82,7 +82,7 @@ def main():
             seconds = time.perf_counter() - start
             ratio = reg.objective_ / Jt
             print(
-                f"{k:2d} {n:5d} {'convex':14s} {ratio:9.5f} {ratio:9.5f} {ratio:9.5f} "
+                f"{k:2d} {n:5d} {'convex':14s} {ratio:9.6f} {ratio:9.6f} {ratio:9.6f} "
                 f"{float(ratio > 1.5):7.2f} {seconds:7.2f} {reg.n_neurons_:5d}",
                 flush=True,
             )
