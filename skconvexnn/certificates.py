@@ -301,8 +301,7 @@ def optimal_shift(Z, Y, loss, sample_weight, *, n_steps=50):
         G = loss.gradient(Z + delta, Y, s)
         g = G.sum(axis=0)
         if isinstance(loss, BinaryLogLoss):
-            p = expit(Z + delta)
-            H = np.atleast_2d(s @ (p * (1 - p)))
+            H = np.atleast_2d(loss.curvature(Z + delta, Y, s).sum())
         else:  # multinomial: sum_k s_k (diag(p_k) - p_k p_k^T)
             P = G / s[:, None] + Y
             H = np.diag(s @ P) - (P * s[:, None]).T @ P

@@ -351,14 +351,15 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             coefs, intercepts, program, result = self._solve_sampled(
                 X, Y, sample_weight, loss, start
             )
+        objective = program.network_objective(coefs, intercepts)
+        if not growing:
             recorder.step(
                 "solve",
                 coefs,
                 intercepts,
-                objective=program.network_objective(coefs, intercepts),
+                objective=objective,
                 n_patterns=program.n_patterns,
             )
-        objective = program.network_objective(coefs, intercepts)
         self._log(
             f"recovery: {coefs[0].shape[1]} neurons, objective J={objective:.6g}",
             start,

@@ -18,7 +18,6 @@ import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
-from scipy.special import expit
 
 from ..exceptions import ConvergenceWarning, SolverFailedError, SolverLicenseWarning
 from ._base import BaseSolver, SolverResult, fits_program, zero_solution
@@ -205,16 +204,16 @@ def _loss_terms(cp, loss_name, Z, Y, sw, *, monotone=False):
     return expr, {"G": G, "A": A, "Z0": Z0}
 
 
-def _hessian_factors(loss_name, Z, sample_weight):
+def _hessian_factors(program, Z):
     """Per-sample factors ``A_k`` (m x m) with ``A_k^T A_k = s_k H_k``, where
     ``H_k`` is the Hessian of the loss in ``z_k``."""
+    loss, sample_weight = program.loss, program.sample_weight
     n, m = Z.shape
-    if loss_name == "binary_log_loss":
-        p = expit(Z[:, 0])
-        return np.sqrt(sample_weight * p * (1.0 - p)).reshape(n, 1, 1)
-    if loss_name == "poisson":  # separable: diagonal Hessian s exp(z)
+    if hasattr(loss, "curvature"):  # separable: diagonal Hessian
         A = np.zeros((n, m, m))
-        A[:, np.arange(m), np.arange(m)] = np.sqrt(sample_weight[:, None] * np.exp(Z))
+        A[:, np.arange(m), np.arange(m)] = np.sqrt(
+            loss.curvature(Z, program.Y, sample_weight)
+        )
         return A
     # multinomial: H = diag(p) - p p^T
     P = np.exp(Z - Z.max(axis=1, keepdims=True))
@@ -313,7 +312,8 @@ class _CvxpyProgram:
         import cvxpy as cp
 
         n, m = program.n_samples, program.n_outputs
-        if getattr(program, "epsilon", None) is not None:
+        self.monotone = getattr(program, "epsilon", None) is not None
+        if self.monotone:
             variables, columns, norms, constraints = _robust_margins(cp, program)
         else:
             variables, columns, norms, constraints = _relu_outputs(cp, program)
@@ -323,7 +323,6 @@ class _CvxpyProgram:
         # margins are concave: the (non-increasing) loss is applied to a
         # lower bound of them, tight at the optimum.
         Z = cp.Variable((n, m), name="Z")
-        self.monotone = getattr(program, "epsilon", None) is not None
         if self.monotone:
             constraints += [Z[:, 0] <= columns[0]]
         else:
@@ -359,15 +358,16 @@ class _CvxpyProgram:
         """Second-order model of the smooth loss around outputs ``Z0``."""
         prog = self.program
         grad = prog.loss.gradient(Z0, prog.Y, prog.sample_weight)
-        A = _hessian_factors(prog.loss.name, Z0, prog.sample_weight)
         m = Z0.shape[1]
         unit = max(prog.loss.value(Z0, prog.Y, prog.sample_weight), 1e-300)
         if self.monotone:
-            target, curvature = _monotone_model(grad[:, 0], A[:, 0, 0] ** 2, Z0)
+            curvature = prog.loss.curvature(Z0, prog.Y, prog.sample_weight)[:, 0]
+            target, curvature = _monotone_model(grad[:, 0], curvature, Z0)
             self.params["T"].value = target
             self.params["A1"].value = np.sqrt(curvature / unit)
             self.params["alpha"].value = prog.alpha / unit
             return
+        A = _hessian_factors(prog, Z0)
         self.params["G"].value = grad / unit
         self.params["Z0"].value = Z0
         self.params["alpha"].value = prog.alpha / unit
@@ -606,14 +606,15 @@ class ConicSolver(BaseSolver):
         Z0 = program.outputs(*current)
         Z1 = program.outputs(*solution)
         grad = program.loss.gradient(Z0, program.Y, program.sample_weight)
-        A = _hessian_factors(program.loss.name, Z0, program.sample_weight)
         pen = program.penalty(*solution[:2]) - program.penalty(*current[:2])
         if compiled.monotone:
-            target, curvature = _monotone_model(grad[:, 0], A[:, 0, 0] ** 2, Z0)
+            curvature = program.loss.curvature(Z0, program.Y, program.sample_weight)
+            target, curvature = _monotone_model(grad[:, 0], curvature[:, 0], Z0)
             before = np.maximum(target - Z0[:, 0], 0.0)
             after = np.maximum(target - Z1[:, 0], 0.0)
             quad = 0.5 * float(curvature @ (before**2 - after**2))
             return (quad - pen) / program.scale
+        A = _hessian_factors(program, Z0)
         dZ = Z1 - Z0
         quad = 0.5 * float(np.sum(np.einsum("kab,kb->ka", A, dZ) ** 2))
         lin = float(np.sum(grad * dZ))

@@ -279,8 +279,8 @@ class _Quadratic:
         # F^T S e is sum_k s_k e_k, exactly 0 for the centred residual
         self.centred_bias = np.zeros(self.n_groups, dtype=bool)
         if self.fit_intercept:
-            self.redundant[D.all(axis=0)[self.pattern]] = 1e-10
             self.centred_bias = D.all(axis=0)[self.pattern]
+            self.redundant[self.centred_bias] = 1e-10
         self.outer = (Xt[:, :, None] * Xt[:, None, :]).reshape(n, p * p)
 
     def _gram(self):
