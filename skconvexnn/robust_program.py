@@ -124,9 +124,8 @@ class RobustProgram:
             return self.y * z - eps * np.abs(D @ U[:, :d]).sum(axis=1)
         m = np.empty(self.n_samples)
         for mask, H, Hbar, sign in ((pos, V, W, 1.0), (~pos, W, V, -1.0)):
-            Xt, Dm = self.Xt[mask], D[mask]
-            help_ = np.einsum("ki,ki->k", Dm, Xt @ H.T)
-            help_ -= eps * np.abs(Dm @ H[:, :d]).sum(axis=1)
+            Xt = self.Xt[mask]
+            help_ = help_bound(D[mask], Xt @ H.T, H[:, :d], eps)
             reach = Xt @ Hbar.T + eps * np.abs(Hbar[:, :d]).sum(axis=1)
             m[mask] = help_ - np.maximum(reach, 0.0).sum(axis=1) + sign * c
         return m
@@ -173,6 +172,37 @@ class RobustProgram:
         )
 
 
+def help_bound(weights, pre, directions, epsilon):
+    r"""Lower bound of the helping units' worst-case contribution, per sample:
+    :math:`\sum_i w_{ki}\, p_{ki} - \varepsilon\lVert\sum_i w_{ki}
+    u_i\rVert_1`.
+
+    With 0/1 pattern rows as ``weights``, pre-activations
+    :math:`p_{ki} = \tilde x_k^\top h_i` and the weight parts
+    :math:`u_i = h_i[:d]` as ``directions``, it bounds
+    :math:`\min_{\lVert\delta\rVert_\infty \le \varepsilon}
+    \sum_i (\tilde x_k^\top h_i + \delta^\top u_i)_+` from below, since
+    :math:`(t)_+ \ge D t` for :math:`D \in \{0, 1\}`. Non-negative weights
+    scale the units (output weights of a network).
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n, P)
+    pre : ndarray of shape (n, P)
+    directions : ndarray of shape (P, d)
+    epsilon : float
+
+    Returns
+    -------
+    bound : ndarray of shape (n,)
+    """
+    weights = np.asarray(weights, dtype=float)
+    value = np.einsum("ki,ki->k", weights, pre)
+    if epsilon > 0:
+        value -= epsilon * np.abs(weights @ directions).sum(axis=1)
+    return value
+
+
 def refine_patterns(program, V, W):
     """Better pattern rows for the flip-tolerant program at a solution.
 
@@ -191,21 +221,18 @@ def refine_patterns(program, V, W):
     -------
     patterns : ndarray of shape (n, P), bool
     """
-    d, eps, Xt = program.n_features, program.epsilon, program.Xt
-    H = np.where((program.y > 0)[:, None, None], V[None], W[None])  # (n, P, p)
-    pre = np.einsum("kp,kip->ki", Xt, H)
-    reach = eps * np.abs(H[..., :d]).sum(axis=-1)
-    candidates = [program.patterns, pre - reach > 0, pre > 0]
-    best, best_value = None, None
-    for D in candidates:
-        Df = D.astype(float)
-        value = np.einsum("ki,ki->k", Df, pre) - eps * np.abs(
-            np.einsum("ki,kij->kj", Df, H[..., :d])
-        ).sum(axis=1)
-        if best is None:
-            best, best_value = D.copy(), value
-        else:
-            better = value > best_value + 1e-12 * np.abs(best_value)
-            best[better] = D[better]
-            best_value = np.maximum(best_value, value)
+    d, eps = program.n_features, program.epsilon
+    best = program.patterns.copy()
+    pos = program.y > 0
+    for mask, H in ((pos, V), (~pos, W)):
+        pre = program.Xt[mask] @ H.T
+        reach = eps * np.abs(H[:, :d]).sum(axis=1)
+        rows = best[mask]
+        value = help_bound(rows, pre, H[:, :d], eps)
+        for D in (pre - reach > 0, pre > 0):
+            candidate = help_bound(D, pre, H[:, :d], eps)
+            better = candidate > value + 1e-12 * np.abs(value)
+            rows[better] = D[better]
+            value = np.maximum(value, candidate)
+        best[mask] = rows
     return best

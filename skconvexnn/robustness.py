@@ -35,6 +35,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from .robust_program import help_bound
+
 __all__ = ["certified_margins", "certified_score", "pgd_attack", "robust_score"]
 
 
@@ -224,10 +226,7 @@ def _contrast_bound(pre, reach, U, a, c, epsilon):
     bound = c - np.sum(hurt * np.maximum(pre + reach, 0.0), axis=1)
     best = np.full(pre.shape[0], -np.inf)
     for D in (pre > 0, pre - reach > 0):
-        weights = np.where(D, help_, 0.0)
-        value = np.sum(weights * pre, axis=1)
-        if epsilon > 0:
-            value -= epsilon * np.abs(weights @ U.T).sum(axis=1)
+        value = help_bound(np.where(D, help_, 0.0), pre, U.T, epsilon)
         best = np.maximum(best, value)
     return bound + best
 
