@@ -25,6 +25,9 @@ from skconvexnn.problem import ConvexReLUProgram
 from skconvexnn.solvers import ConicSolver, InteriorPointSolver
 
 
+FORMULATION = "relu"
+
+
 def planted_program(n, d, P, alpha=1.0, seed=0):
     rng = np.random.RandomState(seed)
     X = rng.randn(n, d)
@@ -35,6 +38,7 @@ def planted_program(n, d, P, alpha=1.0, seed=0):
         add_bias_column(X), P, fit_intercept=True, random_state=seed
     )[:2]
     return ConvexReLUProgram(
+        formulation=FORMULATION,
         X=X,
         Y=y[:, None],
         patterns=D,

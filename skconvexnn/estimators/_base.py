@@ -181,10 +181,10 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             StrOptions({"random", "enumerate", "mlp", "cutting_plane"})
         ],
         "formulation": [StrOptions({"relu", "gated"})],
-        "solver": [StrOptions({"auto", "cvxpy", "ipm"})],
+        "solver": [StrOptions({"auto", "cvxpy", "ipm", "admm"})],
         "cvxpy_solver": [str, None],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
-        "tol": [Interval(Real, 0, None, closed="neither")],
+        "tol": [Interval(Real, 0, None, closed="neither"), None],
         "time_limit": [Interval(Real, 0, None, closed="neither"), None],
         "fit_intercept": ["boolean"],
         "warm_start": ["boolean"],
@@ -239,13 +239,15 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """The solver for ``program``; ``"auto"`` follows :func:`choose_solver`."""
         if name is None:
             name = choose_solver(program) if self.solver == "auto" else self.solver
+        tol = self.tol if tol is None else tol
         options = dict(
-            tol=self.tol if tol is None else tol,
             max_iter=self.max_iter,
             time_limit=self.time_limit,
             verbose=self.verbose >= 2,
             n_jobs=self.n_jobs,
         )
+        if tol is not None:  # else the solver's own default
+            options["tol"] = tol
         if name == "cvxpy":
             return SOLVERS[name](self.cvxpy_solver, **options)
         return SOLVERS[name](**options)
@@ -479,7 +481,9 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             name = "ipm" if isinstance(loss, SquaredError) else None
         solver = None
         if name is not None:
-            solver = self._make_solver(None, name=name, tol=max(self.tol, ROUND_TOL))
+            solver = self._make_solver(
+                None, name=name, tol=max(self.tol or 0.0, ROUND_TOL)
+            )
         coefs, intercepts, last, history = grow_network(
             X,
             Y,

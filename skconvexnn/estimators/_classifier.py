@@ -87,21 +87,28 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         ``"relu"`` keeps the cone constraints (exact for its patterns);
         ``"gated"`` drops them (a relaxation). The fitted model is always the
         recovered ReLU network.
-    solver : {"auto", "ipm", "cvxpy"}, default="auto"
+    solver : {"auto", "ipm", "admm", "cvxpy"}, default="auto"
         ``"ipm"`` is the built-in interior-point method: for the squared
         loss exact, with an exactly feasible solution and a certified gap
         (``dual_gap_``); smooth losses with one output per program (Poisson,
         two-class log-loss) by proximal Newton, each step one interior-point
-        solve of the weighted least-squares model (no certificate). ``"cvxpy"`` solves the conic program with a solver
-        routed through cvxpy. ``"auto"`` currently means ``"cvxpy"`` (see
+        solve of the weighted least-squares model (no certificate).
+        ``"admm"`` is the built-in matrix-free ADMM (the same losses; pattern
+        blocks in parallel with ``n_jobs``): cheap iterations, many of them;
+        fast and certified on the gated formulation, slow to reach high
+        accuracy on the cone constraints of ``"relu"`` (see
+        :class:`skconvexnn.solvers.ADMMSolver`). ``"cvxpy"`` solves the conic
+        program with a solver routed through cvxpy. ``"auto"`` currently means ``"cvxpy"`` (see
         :func:`skconvexnn.solvers.choose_solver`).
     cvxpy_solver : str or None, default=None
         cvxpy back-end; None routes automatically (licensed commercial solvers,
         then Clarabel, ECOS, SCS; the log-loss needs exponential cones).
     max_iter : int or None, default=None
         Iteration limit of the solver (None: the back-end's default).
-    tol : float, default=1e-8
-        Relative gap and feasibility tolerance of the solver.
+    tol : float or None, default=None
+        Relative gap and feasibility tolerance of the solver. None: the
+        solver's default, 1e-8 for ``"ipm"`` and ``"cvxpy"``, 1e-4 for
+        ``"admm"``.
     time_limit : float or None, default=None
         Time limit in seconds passed to the back-end.
     fit_intercept : bool, default=True
@@ -226,7 +233,7 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         solver="auto",
         cvxpy_solver=None,
         max_iter=None,
-        tol=1e-8,
+        tol=None,
         time_limit=None,
         fit_intercept=True,
         warm_start=False,

@@ -1,11 +1,12 @@
 """Solvers of the convex program, behind one contract (see ``_base``)."""
 
 from ._base import BaseSolver, SolverResult
+from .admm import ADMMSolver
 from .conic import ConicSolver
 from .ipm import InteriorPointSolver
 
 #: Solver name -> class. ``"auto"`` is resolved by :func:`choose_solver`.
-SOLVERS = {"cvxpy": ConicSolver, "ipm": InteriorPointSolver}
+SOLVERS = {"cvxpy": ConicSolver, "ipm": InteriorPointSolver, "admm": ADMMSolver}
 
 
 def choose_solver(program):
@@ -23,6 +24,7 @@ def choose_solver(program):
 
 __all__ = [
     "SOLVERS",
+    "ADMMSolver",
     "BaseSolver",
     "ConicSolver",
     "InteriorPointSolver",

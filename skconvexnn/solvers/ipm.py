@@ -41,6 +41,7 @@ below ``tol``, and returns the best feasible point with that certified gap.
 
 import time
 import warnings
+from functools import cached_property
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -232,6 +233,9 @@ class InteriorPointSolver(BaseSolver):
                 "gap": float(ipm.gap),
                 "primal": float(ipm.best_primal * data.f0),
                 "dual": float(ipm.best_dual * data.f0),
+                # Xt^T (sigma_g z_g) of the multipliers behind the dual bound
+                # (groups as in _Quadratic), for certificates of larger programs
+                "zterm": ipm.best_zterm,
             },
         )
 
@@ -240,7 +244,8 @@ class _Quadratic:
     """The centred quadratic data of one output's program, scaled so that the
     zero network has objective 1."""
 
-    def __init__(self, program):
+    def __init__(self, program, gram_dtype=np.float64):
+        self.gram_dtype = gram_dtype
         Xt, D = program.Xt, program.patterns
         s = program.sample_weight
         y = program.Y[:, 0]
@@ -268,7 +273,6 @@ class _Quadratic:
         self.gates = program.gates.T  # (P, p)
         self.sign = np.r_[np.ones(P), -np.ones(P)] if self.relu else np.ones(P)
         self.pattern = np.r_[np.arange(P), np.arange(P)] if self.relu else np.arange(P)
-        self.Sigma = np.where(D, 1.0, -1.0)[:, self.pattern]  # (n, G): 2D_g - 1
         # With an intercept, the bias of a group on the all-ones pattern only
         # enters through its cone (the centred loss ignores it): the iterates
         # would drift along it. A curvature of 1e-10 (on an objective scaled
@@ -281,23 +285,45 @@ class _Quadratic:
         if self.fit_intercept:
             self.centred_bias = D.all(axis=0)[self.pattern]
             self.redundant[self.centred_bias] = 1e-10
-        self.outer = (Xt[:, :, None] * Xt[:, None, :]).reshape(n, p * p)
+
+    @cached_property
+    def Sigma(self):
+        """``2D_g - 1`` of every group, shape (n, G) (formed on first use)."""
+        return self.sigma(slice(None))
+
+    @cached_property
+    def outer(self):
+        """Row-wise outer products of ``Xt``, shape (n, p * p)."""
+        Xt = self.Xt
+        return (Xt[:, :, None] * Xt[:, None, :]).reshape(Xt.shape[0], -1)
+
+    def sigma(self, groups):
+        """``2D_g - 1`` of the groups ``groups`` (a slice), shape (n, len)."""
+        return np.where(self.D[:, self.pattern[groups]], 1.0, -1.0)
+
+    def group_chunks(self):
+        """Slices of groups whose (n, chunk) arrays hold about 2**22 entries."""
+        size = max(1, _CHUNK_ENTRIES // max(self.n, 1))
+        return [slice(g, g + size) for g in range(0, self.n_groups, size)]
 
     def _gram(self):
-        """``A = (QF)^T (QF)`` accumulated over row chunks of ``F``."""
+        """``A = (QF)^T (QF)`` accumulated over row chunks of ``F`` (in
+        ``gram_dtype``; returned in float64)."""
         Xt, D, s, n, p, P = self.Xt, self.D, self.s, self.n, self.p, self.P
-        A = np.zeros((P * p, P * p))
+        dtype = self.gram_dtype
+        syrk = linalg.blas.ssyrk if dtype == np.float32 else linalg.blas.dsyrk
+        A = np.zeros((P * p, P * p), dtype=dtype, order="F")
         rows = max(1, _CHUNK_ENTRIES // (P * p))
-        mean = self.mean_F.ravel()
-        sq = np.sqrt(s)
+        mean = self.mean_F.ravel().astype(dtype)
+        sq = np.sqrt(s).astype(dtype)
+        Xt_d = Xt.astype(dtype, copy=False)
         for start in range(0, n, rows):
             sl = slice(start, start + rows)
-            F = (D[sl, :, None] * Xt[sl, None, :]).reshape(-1, P * p) - mean
+            F = (D[sl, :, None] * Xt_d[sl, None, :]).reshape(-1, P * p) - mean
             F *= sq[sl, None]
-            A = linalg.blas.dsyrk(
-                1.0, F, beta=1.0, c=A, trans=1, lower=1, overwrite_c=1
-            )
-        return np.tril(A) + np.tril(A, -1).T
+            A = syrk(1.0, F, beta=1.0, c=A, trans=1, lower=1, overwrite_c=1)
+        A = np.tril(A).astype(np.float64)
+        return A + np.tril(A, -1).T
 
     # --- maps between groups and the program's (V, W, c) -------------------
     def combine(self, U):
@@ -356,9 +382,16 @@ class _Quadratic:
         if not self.relu:
             return U
         U = U.copy()
-        H = np.abs(self.Xt @ self.gates.T)[:, self.pattern]  # sigma * Xt g >= 0
+        for groups in self.group_chunks():
+            U[groups] = self._feasible_chunk(U[groups], groups)
+        return U
+
+    def _feasible_chunk(self, U, groups):
+        sig = self.sigma(groups)
+        H = np.abs(self.Xt @ self.gates[self.pattern[groups]].T)  # sigma * Xt g >= 0
+        Dg = self.D[:, self.pattern[groups]]
         for attempt in range(4):
-            S = self.slacks(U)
+            S = sig * (self.Xt @ U.T)
             bad = S < 0
             if not bad.any():
                 return U
@@ -366,16 +399,31 @@ class _Quadratic:
                 need = np.where(bad, -S / H, 0.0)
             need[bad & (H <= 0)] = np.inf
             tau = need.max(axis=0)
+            # shifting changes the group's outputs D_g Xt u_g by tau D_g Xt g,
+            # zeroing it by -D_g Xt u_g: take the smaller change (a far-off
+            # iterate, e.g. a bias-only group, is better dropped than shifted)
+            shift = tau * np.sqrt(np.sum(np.where(Dg, H * H, 0.0), axis=0))
+            drop = np.sqrt(np.sum(np.where(Dg, S * S, 0.0), axis=0))
+            tau[shift > drop] = np.inf
             fixable = np.isfinite(tau)
             tau = np.where(fixable, tau * (1.0 + 1e-6 * 10**attempt), 0.0)
-            U += tau[:, None] * self.gates[self.pattern]
+            U += tau[:, None] * self.gates[self.pattern[groups]]
             U[~fixable] = 0.0
-        U[(self.slacks(U) < 0).any(axis=0)] = 0.0
+        U[(sig * (self.Xt @ U.T) < 0).any(axis=0)] = 0.0
         return U
 
-    def dual_bound(self, U, Z):
+    def cone_term(self, Z):
+        """``Xt^T (sigma_g * z_g)`` of every group for multipliers ``Z`` (n, G),
+        shape (G, p)."""
+        out = np.empty((self.n_groups, self.p))
+        for groups in self.group_chunks():
+            out[groups] = (self.sigma(groups) * Z[:, groups]).T @ self.Xt
+        return out
+
+    def dual_bound(self, U, Zterm):
         """A lower bound on the scaled optimum from the residual of ``U`` and
-        the multipliers ``Z`` (n, G) of the linear cone rows (None if gated).
+        the multipliers of the linear cone rows, given through their term
+        ``Zterm = cone_term(Z)`` (None if gated).
 
         The dual of the program is
         ``max -r^T Q y - |r|^2/2`` over ``r`` and ``z >= 0`` such that every
@@ -399,7 +447,6 @@ class _Quadratic:
             # exact zero, not its rounding (which has either sign and, with
             # unequal sample weights, can exceed any relative threshold)
             rho_free[self.centred_bias, -1] = 0.0
-            Zterm = (Xt.T @ (self.Sigma * Z)).T
             rho = self._repair_bias(rho_free, Zterm)
             if rho is None:
                 return -np.inf
@@ -418,18 +465,21 @@ class _Quadratic:
         rho = rho_free - Zterm
         defect = rho[:, -1]
         sign = np.sign(defect)
-        sig = self.Sigma  # (n, G)
         X = self.Xt[:, :-1]
-        # mass beta on row k changes rho by -beta * sigma_k * x~_k
-        beta = np.abs(defect)[None, :]
-        cost = (
-            -2 * beta * sign[None, :] * (X @ rho[:, :-1].T)
-            + beta**2 * np.sum(X * X, axis=1)[:, None]
-        )
-        eligible = sig == sign[None, :]
-        k = np.argmin(np.where(eligible, cost, np.inf), axis=0)
-        groups = np.arange(rho.shape[0])
-        ok = eligible[k, groups] | (defect == 0)
+        sq_norms = np.sum(X * X, axis=1)[:, None]
+        k = np.zeros(self.n_groups, dtype=int)
+        ok = defect == 0
+        for groups in self.group_chunks():
+            sig = self.sigma(groups)
+            # mass beta on row k changes rho by -beta * sigma_k * x~_k
+            beta = np.abs(defect[groups])[None, :]
+            cost = (
+                -2 * beta * sign[None, groups] * (X @ rho[groups, :-1].T)
+                + beta**2 * sq_norms
+            )
+            eligible = sig == sign[None, groups]
+            k[groups] = np.argmin(np.where(eligible, cost, np.inf), axis=0)
+            ok[groups] |= eligible[k[groups], np.arange(sig.shape[1])]
         rho[ok] -= defect[ok, None] * self.Xt[k[ok]]
         for g in np.flatnonzero(~ok):
             free = rho_free[g, -1]
@@ -569,6 +619,7 @@ class _PrimalDual:
         self.iterations = 0
         self.best_primal, self.best_dual = np.inf, -np.inf
         self.best_point = np.zeros((G, p))
+        self.best_zterm = None
         self.gap = np.inf
         self.full = False
         self.precision = np.float32
@@ -836,8 +887,10 @@ class _PrimalDual:
         primal = q.objective(U)
         if primal < self.best_primal:
             self.best_primal, self.best_point = primal, U
-        dual = q.dual_bound(self.U, self.Z)
-        self.best_dual = max(self.best_dual, dual)
+        zterm = q.cone_term(self.Z) if q.relu else None
+        dual = q.dual_bound(self.U, zterm)
+        if dual > self.best_dual:
+            self.best_dual, self.best_zterm = dual, zterm
         self.gap = (self.best_primal - self.best_dual) / max(self.best_primal, 1e-12)
 
 
