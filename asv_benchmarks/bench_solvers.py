@@ -25,10 +25,7 @@ from skconvexnn.problem import ConvexReLUProgram
 from skconvexnn.solvers import ConicSolver, InteriorPointSolver
 
 
-FORMULATION = "relu"
-
-
-def planted_program(n, d, P, alpha=1.0, seed=0):
+def planted_program(n, d, P, alpha=1.0, seed=0, formulation="relu"):
     rng = np.random.RandomState(seed)
     X = rng.randn(n, d)
     W = rng.randn(d, 5)
@@ -38,7 +35,7 @@ def planted_program(n, d, P, alpha=1.0, seed=0):
         add_bias_column(X), P, fit_intercept=True, random_state=seed
     )[:2]
     return ConvexReLUProgram(
-        formulation=FORMULATION,
+        formulation=formulation,
         X=X,
         Y=y[:, None],
         patterns=D,

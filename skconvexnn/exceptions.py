@@ -2,7 +2,12 @@
 
 from sklearn.exceptions import ConvergenceWarning
 
-__all__ = ["ConvergenceWarning", "SolverLicenseWarning", "SolverFailedError"]
+__all__ = [
+    "ConvergenceWarning",
+    "SolverLicenseWarning",
+    "SolverFailedError",
+    "InsufficientMemoryError",
+]
 
 
 class SolverLicenseWarning(UserWarning):
@@ -11,3 +16,8 @@ class SolverLicenseWarning(UserWarning):
 
 class SolverFailedError(RuntimeError):
     """No solver produced a usable solution of the convex program."""
+
+
+class InsufficientMemoryError(MemoryError):
+    """The chosen solver would need more memory than the machine has; the
+    message gives the estimate and the solvers that would fit."""

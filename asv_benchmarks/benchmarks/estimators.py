@@ -82,6 +82,43 @@ class InteriorPointFit:
         return self.est.dual_gap_
 
 
+class ADMMFit:
+    """The built-in ADMM solver on the planted regression problem: the gated
+    program (where it is fast) and the ReLU program (capped iterations, so
+    the time per iteration and the gap reached are tracked)."""
+
+    params = (["gated", "relu"], [1000, 10000])
+    param_names = ["formulation", "n_samples"]
+    timeout = 600
+
+    def setup(self, formulation, n_samples):
+        self.X, self.y = make_data(n_samples, 10, "regression")
+        self.est = ConvexReLURegressor(
+            alpha=1.0,
+            n_patterns=50,
+            formulation=formulation,
+            solver="admm",
+            tol=1e-4,
+            max_iter=500,
+            random_state=0,
+        )
+
+    def _fit(self):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.est.fit(self.X, self.y)
+
+    def time_fit(self, formulation, n_samples):
+        self._fit()
+
+    def peakmem_fit(self, formulation, n_samples):
+        self._fit()
+
+    def track_dual_gap(self, formulation, n_samples):
+        self._fit()
+        return self.est.dual_gap_
+
+
 class PatternStrategyFit:
     """Objective and certificate reached by each pattern strategy, and the time
     it takes (regression, the planted problem, d=5, alpha=0.2)."""

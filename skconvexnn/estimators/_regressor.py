@@ -100,7 +100,10 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         fast and certified on the gated formulation, slow to reach high
         accuracy on the cone constraints of ``"relu"`` (see
         :class:`skconvexnn.solvers.ADMMSolver`). ``"cvxpy"`` solves the conic
-        program with a solver routed through cvxpy. ``"auto"`` currently means ``"cvxpy"`` (see
+        program with a solver routed through cvxpy. ``"auto"`` picks by
+        problem size and formulation: a licensed commercial cvxpy back-end,
+        ADMM for ``"gated"``, Clarabel for small programs, else the
+        interior-point method (see
         :func:`skconvexnn.solvers.choose_solver`).
     cvxpy_solver : str or None, default=None
         cvxpy back-end. None routes automatically: installed *and licensed*

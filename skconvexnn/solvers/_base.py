@@ -5,10 +5,36 @@ runs ``_solve``. It knows nothing about estimators: no ``fit_intercept`` logic
 beyond what the program states, no label encoding, no network recovery.
 """
 
+import os
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ..exceptions import InsufficientMemoryError
+
+#: Fraction of the available memory a solve may plan to use.
+MEMORY_FRACTION = 0.8
+
+
+def available_memory():
+    """Bytes of memory available to this process (Linux: ``MemAvailable``;
+    elsewhere the physical memory), or None when unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _gib(n_bytes):
+    return f"{n_bytes / 2**30:.2f} GiB"
 
 
 @dataclass
@@ -100,10 +126,39 @@ class BaseSolver:
         result : SolverResult
         """
         self.check_program(program)
+        self.check_memory(program)
         start = time.perf_counter()
         result = self._solve(program, init=init)
         result.solve_time = time.perf_counter() - start
         return result
+
+    def memory_estimate(self, program):
+        """Estimated peak bytes of a solve of ``program`` (0 if unknown)."""
+        return 0
+
+    def check_memory(self, program):
+        """Refuse, with the estimate, a program this solver cannot hold."""
+        needed = self.memory_estimate(program)
+        available = available_memory()
+        if available is None or needed <= MEMORY_FRACTION * available:
+            return
+        from . import SOLVERS  # the other solvers' estimates, for the advice
+
+        fits = []
+        for name, cls in SOLVERS.items():
+            if name == self.name or program.loss.name not in cls.supported_losses:
+                continue
+            other = cls().memory_estimate(program)
+            if other <= MEMORY_FRACTION * available:
+                fits.append(f"solver={name!r} (about {_gib(other)})")
+        advice = "; use " + " or ".join(fits) if fits else "; no built-in solver fits"
+        raise InsufficientMemoryError(
+            f"solver {self.name!r} would need about {_gib(needed)} for this "
+            f"program (n={program.n_samples} samples, P={program.n_patterns} "
+            f"patterns, d+1={program.n_features + 1}), more than the "
+            f"{_gib(available)} available{advice}, or reduce n_patterns or "
+            "the number of samples."
+        )
 
     def _solve(self, program, *, init=None):
         raise NotImplementedError

@@ -450,6 +450,20 @@ class ConicSolver(BaseSolver):
     #: Proximal-Newton steps allowed for smooth losses.
     max_newton_steps = 50
 
+    def memory_estimate(self, program):
+        """cvxpy's canonicalisation plus the back-end's factorisation: about
+        350 bytes per entry of ``F`` plus 32 MiB (measured peaks 290-320 bytes
+        per entry for Clarabel at n = 1000-3000, d = 10), 150 without cone
+        constraints."""
+        entries = (
+            program.n_samples
+            * program.n_patterns
+            * (program.n_features + 1)
+            * program.n_outputs
+        )
+        per_entry = 150 if program.formulation == "gated" else 350
+        return per_entry * entries + 2**25
+
     def _solve(self, program, *, init=None):
         order, unlicensed = route(self.backend)
         for name, reason in unlicensed.items():

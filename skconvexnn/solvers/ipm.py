@@ -96,6 +96,17 @@ class InteriorPointSolver(BaseSolver):
         self.verbose = verbose
         self.n_jobs = n_jobs
 
+    def memory_estimate(self, program):
+        """Per output block: about ten ``P(d+1)``-square matrices (Gram matrix,
+        Newton matrix, factors, the full ``2P(d+1)`` system near the optimum),
+        sixteen ``n x 2P`` arrays (slacks, multipliers, scalings, directions)
+        and the row-wise outer products of ``[X, 1]``."""
+        n, p, P = program.n_samples, program.n_features + 1, program.n_patterns
+        G = 2 * P if program.formulation == "relu" else P
+        blocks = min(program.n_outputs, max(1, self.n_jobs or 1))
+        gram_chunk = 2 * min(n * P * p, _CHUNK_ENTRIES)
+        return 8 * blocks * (10 * (P * p) ** 2 + 16 * n * G + n * p * p + gram_chunk)
+
     def _solve(self, program, *, init=None):
         size = program.n_patterns * (program.n_features + 1)
         if size > self.single_thread_size:

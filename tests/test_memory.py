@@ -1,0 +1,56 @@
+"""The memory guard: every solver's estimate bounds its measured peak, and a
+program too large for the chosen solver is refused with the estimate and the
+solvers that would fit, before any work is done."""
+
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+from test_ipm import _program
+
+from skconvexnn import ConvexReLURegressor
+from skconvexnn.exceptions import InsufficientMemoryError
+from skconvexnn.solvers import ADMMSolver, ConicSolver, InteriorPointSolver, _base
+
+
+@pytest.mark.parametrize("formulation", ["relu", "gated"])
+@pytest.mark.parametrize("size", [(200, 5, 20), (1500, 8, 30)])
+def test_estimates_bound_the_measured_peak(formulation, size):
+    n, d, P = size
+    program = _program(n=n, d=d, P=P, formulation=formulation)
+    for solver in (
+        ConicSolver("CLARABEL"),
+        InteriorPointSolver(tol=1e-4),
+        ADMMSolver(max_iter=100),
+    ):
+        tracemalloc.start()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            solver.solve(program)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert solver.memory_estimate(program) >= peak, solver.name
+
+
+def test_too_large_a_program_is_refused_with_the_estimate(monkeypatch):
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(3000, 10), rng.randn(3000)
+    program_bytes = ConicSolver().memory_estimate(
+        _program(n=3000, d=10, P=40, formulation="relu")
+    )
+    # a machine with a third of what cvxpy needs here
+    monkeypatch.setattr(_base, "available_memory", lambda: program_bytes / 3)
+    est = ConvexReLURegressor(solver="cvxpy", n_patterns=40, random_state=0)
+    with pytest.raises(InsufficientMemoryError, match="GiB") as info:
+        est.fit(X, y)
+    message = str(info.value)
+    assert "solver 'cvxpy' would need about" in message
+    assert "admm" in message  # the light built-in solver fits
+    assert not hasattr(est, "coefs_")
+    # the suggested solver runs on the same machine
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ConvexReLURegressor(
+            solver="admm", n_patterns=40, max_iter=50, random_state=0
+        ).fit(X, y)
