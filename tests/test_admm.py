@@ -15,7 +15,7 @@ from skconvexnn import ConvexReLUClassifier, ConvexReLURegressor
 from skconvexnn.exceptions import ConvergenceWarning
 from skconvexnn.losses import get_loss
 from skconvexnn.problem import ConvexReLUProgram
-from skconvexnn.solvers import ADMMSolver, InteriorPointSolver
+from skconvexnn.solvers import ADMMSolver, ConicSolver, InteriorPointSolver
 from skconvexnn.solvers import admm as admm_module
 
 
@@ -247,10 +247,12 @@ def test_auto_rule(monkeypatch):
     monkeypatch.setattr(_base, "available_memory", lambda: 64 * 2**30)
     assert choose_solver(_program(formulation="gated")) == "admm"
     assert choose_solver(_program()) == "cvxpy"  # small: Clarabel
-    large = _program(n=3000, d=10, P=40)
+    large = _program(n=20000, d=5, P=40)
     assert choose_solver(large) == "ipm"
-    # a machine on which neither cvxpy nor the IPM holds this program
-    need = InteriorPointSolver().memory_estimate(large)
-    monkeypatch.setattr(_base, "available_memory", lambda: need / 2)
-    assert ADMMSolver().memory_estimate(large) < need / 2 * _base.MEMORY_FRACTION
+    # a machine on which neither cvxpy nor the IPM holds this program, ADMM does
+    light = ADMMSolver().memory_estimate(large)
+    heavy = InteriorPointSolver().memory_estimate(large)
+    assert light < heavy < ConicSolver().memory_estimate(large)
+    available = (light + heavy) / 2 / _base.MEMORY_FRACTION
+    monkeypatch.setattr(_base, "available_memory", lambda: available)
     assert choose_solver(large) == "admm"

@@ -465,6 +465,10 @@ class ConicSolver(BaseSolver):
         return per_entry * entries + 2**25
 
     def _solve(self, program, *, init=None):
+        # time_limit bounds the whole solve, compilation included
+        self._deadline = (
+            None if self.time_limit is None else time.perf_counter() + self.time_limit
+        )
         order, unlicensed = route(self.backend)
         for name, reason in unlicensed.items():
             warnings.warn(
@@ -512,11 +516,15 @@ class ConicSolver(BaseSolver):
 
     def _call_backend(self, compiled, backend, tol=None, time_limit=None):
         """One back-end solve. Returns (solution or None, status, iterations)."""
+        deadline = getattr(self, "_deadline", None)
+        if time_limit is None and deadline is not None:
+            # what compilation and earlier back-ends left of the limit
+            time_limit = max(1e-2, deadline - time.perf_counter())
         opts = _backend_options(
             backend,
             tol=self.tol if tol is None else tol,
             max_iter=self.max_iter,
-            time_limit=self.time_limit if time_limit is None else time_limit,
+            time_limit=time_limit,
         )
         if compiled.monotone:
             # Robust programs: Clarabel's default (faer) factorisation was 2.9x
@@ -543,9 +551,7 @@ class ConicSolver(BaseSolver):
         # Inexact Newton: loose sub-problem tolerance far from the optimum,
         # tightened to ``tol`` as the decrement shrinks.
         sub_tol = max(self.tol, 1e-4)
-        deadline = None
-        if self.time_limit is not None:
-            deadline = time.perf_counter() + self.time_limit
+        deadline = getattr(self, "_deadline", None)
         for step in range(1, self.max_newton_steps + 1):
             remaining = None
             if deadline is not None:
