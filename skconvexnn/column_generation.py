@@ -139,7 +139,7 @@ def _add_units(coefs, intercepts, units, X, Y, loss, alpha, sample_weight):
     )
 
 
-def _solve_over_patterns(coefs, intercepts, units, program_args, solver):
+def _solve_over_patterns(coefs, intercepts, units, program_args, solver, deadline):
     """Solve the program over the network's and the new units' patterns,
     started from the network; return the recovered network (groups below
     ``ROUND_PRUNE_RTOL`` of the largest pruned), program, result."""
@@ -152,6 +152,8 @@ def _solve_over_patterns(coefs, intercepts, units, program_args, solver):
     )
     program = ConvexReLUProgram(patterns=D, gates=gates, **program_args)
     start = network_to_groups(coefs, intercepts, program, index[: own.shape[1]])
+    if deadline is not None:  # the rounds share the fit's time limit
+        solver.time_limit = max(deadline - time.perf_counter(), 1e-3)
     with warnings.catch_warnings():
         # a round that stops early still returns a feasible point; the
         # rounds keep the best network
@@ -301,7 +303,12 @@ def grow_network(
         if solver is not None:
             J_before = J
             coefs, intercepts, program, result = _solve_over_patterns(
-                coefs, intercepts, search.units, program_args, solver
+                coefs,
+                intercepts,
+                search.units,
+                program_args,
+                solver,
+                None if time_limit is None else start + time_limit,
             )
             last = (program, result)
         else:

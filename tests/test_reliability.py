@@ -112,3 +112,24 @@ def test_pickle_predicts_identically_in_a_new_process(tmp_path):
     out = tmp_path / "proba.npy"
     subprocess.run([sys.executable, "-c", code, str(out)], check=True)
     np.testing.assert_array_equal(np.load(out), est.predict_proba(X))
+
+
+@pytest.mark.parametrize("solver", ["ipm", "admm"])
+def test_time_limit_bounds_the_whole_fit(solver):
+    import time
+
+    from skconvexnn.exceptions import ConvergenceWarning
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(1500, 10)
+    y = np.maximum(X @ rng.randn(10), 0) + 0.1 * rng.randn(1500)
+    est = ConvexReLURegressor(
+        n_patterns=60, solver=solver, tol=1e-12, time_limit=2.0, random_state=0
+    )
+    start = time.perf_counter()
+    with pytest.warns(ConvergenceWarning, match="time_limit"):
+        est.fit(X, y)
+    elapsed = time.perf_counter() - start
+    assert elapsed <= 2.0 * 1.1
+    assert est.constraint_violation_ == 0.0  # a usable, feasible model
+    assert np.all(np.isfinite(est.predict(X)))

@@ -235,14 +235,21 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 f"[{type(self).__name__}] {message} ({time.perf_counter() - start:.2f}s)"
             )
 
-    def _make_solver(self, program, *, name=None, tol=None):
+    def _remaining_time(self, start):
+        """What is left of ``time_limit`` since the fit started at ``start``
+        (None without a limit): the limit bounds the fit, not each stage."""
+        if self.time_limit is None:
+            return None
+        return max(self.time_limit - (time.perf_counter() - start), 1e-3)
+
+    def _make_solver(self, program, *, start, name=None, tol=None):
         """The solver for ``program``; ``"auto"`` follows :func:`choose_solver`."""
         if name is None:
             name = choose_solver(program) if self.solver == "auto" else self.solver
         tol = self.tol if tol is None else tol
         options = dict(
             max_iter=self.max_iter,
-            time_limit=self.time_limit,
+            time_limit=self._remaining_time(start),
             verbose=self.verbose >= 2,
             n_jobs=self.n_jobs,
         )
@@ -366,17 +373,23 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             f"recovery: {coefs[0].shape[1]} neurons, objective J={objective:.6g}",
             start,
         )
-        violation, bound = certify(
-            X,
-            forward(coefs, intercepts, X),
-            Y,
-            loss,
-            sample_weight,
-            float(self.alpha),
-            fit_intercept=self.fit_intercept,
-            start_gates=np.vstack([coefs[0], intercepts[0]]),
-            random_state=self.random_state,
-        )
+        if self.time_limit is not None and (
+            time.perf_counter() - start >= 0.9 * self.time_limit
+        ):
+            # the limit bounds the fit: no time left for the violation search
+            violation, bound = np.nan, np.nan
+        else:
+            violation, bound = certify(
+                X,
+                forward(coefs, intercepts, X),
+                Y,
+                loss,
+                sample_weight,
+                float(self.alpha),
+                fit_intercept=self.fit_intercept,
+                start_gates=np.vstack([coefs[0], intercepts[0]]),
+                random_state=self.random_state,
+            )
         self._log(f"certificate: dual violation {violation:.3g}", start)
         solution = (result.V, result.W, result.c)
         dual_gap = float(result.info.get("gap", np.nan))
@@ -432,7 +445,7 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         best_seed = None
         if seeds:
             init, best_seed = self._best_seed(seeds, program)
-        result = self._make_solver(program).solve(program, init=init)
+        result = self._make_solver(program, start=start).solve(program, init=init)
         self._log(
             f"solve: {result.solver} status={result.status} iterations={result.n_iter}",
             start,
@@ -482,7 +495,7 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         solver = None
         if name is not None:
             solver = self._make_solver(
-                None, name=name, tol=max(self.tol or 0.0, ROUND_TOL)
+                None, start=start, name=name, tol=max(self.tol or 0.0, ROUND_TOL)
             )
         coefs, intercepts, last, history = grow_network(
             X,
@@ -497,7 +510,7 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             fit_intercept=self.fit_intercept,
             max_rounds=MAX_ROUNDS,
             n_units=self.n_patterns,
-            time_limit=self.time_limit,
+            time_limit=self._remaining_time(start),
             random_state=self.random_state,
             log=lambda message: self._log(message, start),
             on_round=lambda coefs, intercepts, record: recorder.step(

@@ -116,7 +116,12 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         solver's default, 1e-8 for ``"ipm"`` and ``"cvxpy"``, 1e-4 for
         ``"admm"``.
     time_limit : float or None, default=None
-        Time limit in seconds passed to the back-end.
+        Seconds for the whole fit: each stage (seed networks, rounds, the
+        solver) gets what the earlier ones left, and the dual-violation search
+        is skipped (``dual_violation_`` NaN) when less than a tenth is left.
+        The solver returns its best point with a ConvergenceWarning. cvxpy
+        cannot interrupt its compilation, which on large programs alone can
+        exceed a short limit.
     fit_intercept : bool, default=True
         Whether to fit the output intercept. If False, the intercept is 0 and
         the all-ones pattern is excluded (a zero-weight unit active on every

@@ -262,7 +262,9 @@ class ADMMSolver(BaseSolver):
                 if deadline is not None and time.perf_counter() > deadline:
                     status = "time_limit"
                     break
-        if status != "optimal" and status != "diverged":
+        if status == "max_iter":
+            # one more certified iterate (not after a time limit: the limit
+            # is honoured, the best certified point so far is returned)
             state.iterate(runner=None, check=True)
             if state.finite:
                 state.certify()
