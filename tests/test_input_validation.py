@@ -81,3 +81,18 @@ def test_keyboard_interrupt_leaves_estimator_unfitted(monkeypatch):
         est.fit(X, y)
     with pytest.raises(NotFittedError):
         est.predict(X)
+
+
+@pytest.mark.parametrize("scale", [1e8, 1e-8])
+def test_badly_scaled_features_converge_or_get_a_scaling_hint(scale):
+    import warnings
+
+    est = ConvexReLURegressor(n_patterns=5, solver="ipm", max_iter=2, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X * scale, y)
+    hinted = any("StandardScaler" in str(w.message) for w in caught)
+    assert est.converged_ or hinted
+    if scale > 1:
+        assert hinted  # two iterations do not solve this program
+    assert np.all(np.isfinite(est.predict(X * scale)))

@@ -46,11 +46,17 @@ def _quiet_fit(est, X, y):
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(problems(), st.sampled_from(["ipm", "cvxpy"]))
+@given(problems(), st.sampled_from(["ipm", "cvxpy", "admm"]))
 def test_regressor_contract_on_random_problems(problem, solver):
     X, y, _, seed = problem
     est = _quiet_fit(
-        ConvexReLURegressor(alpha=1e-2, n_patterns=4, solver=solver, random_state=seed),
+        ConvexReLURegressor(
+            alpha=1e-2,
+            n_patterns=4,
+            solver=solver,
+            max_iter=2000 if solver == "admm" else None,
+            random_state=seed,
+        ),
         X,
         y,
     )

@@ -166,6 +166,25 @@ class _FitRecorder:
         )
 
 
+#: Features larger or smaller than this (in absolute value, at most) make the
+#: programs badly scaled.
+SCALE_RANGE = (1e-3, 1e3)
+
+
+def _warn_about_scale(X):
+    """After a solve that did not converge: name badly scaled features."""
+    largest = float(np.abs(X).max()) if X.size else 0.0
+    if largest == 0.0 or SCALE_RANGE[0] <= largest <= SCALE_RANGE[1]:
+        return
+    warnings.warn(
+        f"The features reach {largest:.1e} in absolute value; the convex "
+        "program is badly scaled, which slows or stops the solver. Standardise "
+        "X first, e.g. make_pipeline(StandardScaler(), ...).",
+        ConvergenceWarning,
+        stacklevel=5,
+    )
+
+
 class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the estimators: parameters, fit pipeline, forward pass.
 
@@ -446,6 +465,8 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if seeds:
             init, best_seed = self._best_seed(seeds, program)
         result = self._make_solver(program, start=start).solve(program, init=init)
+        if not result.converged:
+            _warn_about_scale(X)
         self._log(
             f"solve: {result.solver} status={result.status} iterations={result.n_iter}",
             start,

@@ -381,8 +381,11 @@ class _ADMMState:
         self.rho_s = CONE_WEIGHT * self.rho * p / float(np.trace(self.K))
         self.rho0 = self.rho
         self._factor()
+        # the zero network is feasible: the incumbent is never worse than it
+        # (nor than a starting point)
+        self.best_primal = q.objective(self.best_point)
         U = np.zeros((G, p)) if init is None else q.feasible(init)
-        if init is not None:
+        if init is not None and q.objective(U) < self.best_primal:
             self.best_primal, self.best_point = q.objective(U), U
         self.U = U
         self.Z = U.copy()
