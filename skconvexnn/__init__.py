@@ -10,7 +10,11 @@ from .estimators import (
     ConvexReLURegressor,
     RobustConvexReLUClassifier,
 )
-from .exceptions import SolverFailedError, SolverLicenseWarning
+from .exceptions import (
+    InsufficientMemoryError,
+    SolverFailedError,
+    SolverLicenseWarning,
+)
 
 __version__ = "0.1.0.dev0"
 
@@ -18,6 +22,7 @@ __all__ = [
     "ConvexReLUClassifier",
     "ConvexReLURegressor",
     "RobustConvexReLUClassifier",
+    "InsufficientMemoryError",
     "SolverFailedError",
     "SolverLicenseWarning",
     "__version__",

@@ -97,13 +97,13 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         solve of the weighted least-squares model (no certificate).
         ``"admm"`` is the built-in matrix-free ADMM (the same losses; pattern
         blocks in parallel with ``n_jobs``): cheap iterations, many of them;
-        fast and certified on the gated formulation, slow to reach high
-        accuracy on the cone constraints of ``"relu"`` (see
+        fast on the gated formulation, slow to reach high accuracy on the
+        cone constraints of ``"relu"``; the lightest in memory (see
         :class:`skconvexnn.solvers.ADMMSolver`). ``"cvxpy"`` solves the conic
         program with a solver routed through cvxpy. ``"auto"`` picks by
-        problem size and formulation: a licensed commercial cvxpy back-end,
-        ADMM for ``"gated"``, Clarabel for small programs, else the
-        interior-point method (see
+        problem size: a licensed commercial cvxpy back-end, Clarabel for
+        small programs, else the interior-point method, else ADMM when only
+        it fits in memory (see
         :func:`skconvexnn.solvers.choose_solver`).
     cvxpy_solver : str or None, default=None
         cvxpy back-end. None routes automatically: installed *and licensed*
