@@ -25,10 +25,12 @@ import argparse
 import time
 import tracemalloc
 import warnings
+from contextlib import nullcontext
 
 import numpy as np
 from bench_solvers import planted_program
 from joblib import Parallel
+from threadpoolctl import threadpool_limits
 
 from skconvexnn.solvers import ADMMSolver, ConicSolver, InteriorPointSolver
 from skconvexnn.solvers.admm import _ADMMState, _Runner
@@ -81,9 +83,9 @@ def block(program, rows, reference=None):
     return out
 
 
-def main(quick, large):
+def main(quick, large, small=True):
     print(HEADER)
-    for formulation in ("relu", "gated"):
+    for formulation in ("relu", "gated") if small else ():
         program = planted_program(1000, 10, 100, formulation=formulation)
         rows = [
             ("cvxpy+CLARABEL", ConicSolver("CLARABEL")),
@@ -119,7 +121,10 @@ def main(quick, large):
     )
     per_iteration = {}
     for n_jobs in (1, 2):
-        with Parallel(n_jobs=n_jobs, prefer="threads") as parallel:
+        # as the solver does: one BLAS thread per block when blocks run in
+        # parallel
+        blas = threadpool_limits(1, "blas") if n_jobs > 1 else nullcontext()
+        with blas, Parallel(n_jobs=n_jobs, prefer="threads") as parallel:
             runner = _Runner(parallel, n_jobs)
             start = time.perf_counter()
             for _ in range(20):
@@ -136,5 +141,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-large", dest="large", action="store_false")
+    parser.add_argument("--no-small", dest="small", action="store_false")
     args = parser.parse_args()
-    main(args.quick, args.large)
+    main(args.quick, args.large, args.small)
