@@ -96,3 +96,22 @@ def test_badly_scaled_features_converge_or_get_a_scaling_hint(scale):
     if scale > 1:
         assert hinted  # two iterations do not solve this program
     assert np.all(np.isfinite(est.predict(X * scale)))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"n_patterns": 0},
+        {"alpha": -1.0},
+        {"solver": "newton"},
+        {"tol": 0.0},
+        {"time_limit": -1.0},
+    ],
+    ids=["n_patterns-0", "alpha-negative", "unknown-solver", "tol-0", "time-negative"],
+)
+def test_invalid_parameters_are_named(params):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    name = next(iter(params))
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
+        ConvexReLURegressor(**params).fit(X, y)
