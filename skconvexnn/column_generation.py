@@ -251,7 +251,12 @@ def grow_network(
 
     def tidy(coefs, intercepts, max_iter):
         coefs, intercepts, J = polish_network(
-            coefs, intercepts, *args, max_iter=max_iter, fit_intercept=fit_intercept
+            coefs,
+            intercepts,
+            *args,
+            max_iter=max_iter,
+            fit_intercept=fit_intercept,
+            deadline=None if time_limit is None else start + time_limit,
         )
         if m == 1:
             coefs, intercepts = merge_units(coefs, intercepts, X)

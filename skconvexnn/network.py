@@ -177,6 +177,17 @@ def _unpack(theta, d, h, m):
     return [W1.reshape(d, h), W2.reshape(h, m)], [b1, b2]
 
 
+def _stop_at(deadline):
+    """An L-BFGS callback that ends the run once ``deadline`` has passed."""
+    import time
+
+    def callback(intermediate_result):
+        if time.perf_counter() > deadline:
+            raise StopIteration
+
+    return callback
+
+
 def polish_network(
     coefs,
     intercepts,
@@ -189,6 +200,7 @@ def polish_network(
     max_iter=200,
     tol=1e-10,
     fit_intercept=True,
+    deadline=None,
 ):
     """Lower the MLP objective ``J`` of a network by L-BFGS steps.
 
@@ -209,6 +221,9 @@ def polish_network(
         L-BFGS iterations.
     tol : float, default=1e-10
         Projected-gradient tolerance of L-BFGS.
+    deadline : float or None, default=None
+        ``time.perf_counter()`` value after which L-BFGS stops (at the end of
+        an iteration).
     fit_intercept : bool, default=True
         If False the output intercept is held at its given value.
 
@@ -255,6 +270,7 @@ def polish_network(
             jac=True,
             method="L-BFGS-B",
             options={"maxiter": max_iter, "maxfun": 2 * max_iter + 20, "gtol": tol},
+            callback=None if deadline is None else _stop_at(deadline),
         )
     if not res.fun < J0:
         return coefs, intercepts, J0

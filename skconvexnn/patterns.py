@@ -7,6 +7,8 @@ formulation can be evaluated on new points and so that the same pattern set can
 be regenerated (``warm_start``).
 """
 
+import time
+
 import numpy as np
 from sklearn.utils import check_random_state
 
@@ -267,8 +269,22 @@ def enumerate_patterns(Xt, *, fit_intercept=True, max_candidates=MAX_ENUMERATION
     return patterns_from_gates(Xt, gates, keep_all_ones=fit_intercept)
 
 
+#: lbfgs iterations per warm-started chunk when a seed network has a time limit.
+SEED_CHUNK = 10
+
+
 def _fit_seed_network(
-    X, y, sample_weight, *, classifier, alpha, width, seed, max_iter, loss=None
+    X,
+    y,
+    sample_weight,
+    *,
+    classifier,
+    alpha,
+    width,
+    seed,
+    max_iter,
+    loss=None,
+    time_limit=None,
 ):
     import warnings
 
@@ -291,7 +307,18 @@ def _fit_seed_network(
     # slower on two cores for widths >= 150)
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore", ConvergenceWarning)
-        mlp.fit(X, y, sample_weight=sample_weight)
+        if time_limit is None:
+            mlp.fit(X, y, sample_weight=sample_weight)
+        else:
+            # within a time budget: lbfgs in warm-started chunks of iterations
+            deadline = time.perf_counter() + time_limit
+            mlp.set_params(warm_start=True, max_iter=min(SEED_CHUNK, max_iter))
+            done = 0
+            while done < max_iter:
+                mlp.fit(X, y, sample_weight=sample_weight)
+                done += mlp.n_iter_
+                if mlp.n_iter_ < mlp.max_iter or time.perf_counter() > deadline:
+                    break  # converged, or out of time
     return [C.copy() for C in mlp.coefs_], [b.copy() for b in mlp.intercepts_]
 
 
@@ -308,6 +335,7 @@ def mlp_seed_networks(
     n_jobs=None,
     max_iter=200,
     loss=None,
+    time_limit=None,
 ):
     """Train scikit-learn MLPs (lbfgs) whose hidden units seed the patterns.
 
@@ -332,6 +360,10 @@ def mlp_seed_networks(
     max_iter : int, default=200
     loss : str or None, default=None
         ``MLPRegressor``'s ``loss`` (e.g. ``"poisson"``); None keeps its default.
+    time_limit : float or None, default=None
+        Seconds per network: lbfgs then runs in warm-started chunks of
+        ``SEED_CHUNK`` iterations and stops after the chunk that passes the
+        limit (None: one ordinary ``fit``, reproducible as described above).
 
     Returns
     -------
@@ -352,6 +384,7 @@ def mlp_seed_networks(
             seed=int(seed),
             max_iter=max_iter,
             loss=loss,
+            time_limit=time_limit,
         )
         for seed in seeds
     )

@@ -139,3 +139,27 @@ def test_time_limit_bounds_the_whole_fit(solver):
     assert elapsed <= 2.0 * 1.1
     assert est.constraint_violation_ == 0.0  # a usable, feasible model
     assert np.all(np.isfinite(est.predict(X)))
+
+
+def test_time_limit_bounds_cutting_plane_fits():
+    import time
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(1500, 10)
+    y = np.maximum(X @ rng.randn(10), 0) + 0.1 * rng.randn(1500)
+    # unbounded, this fit takes about 5 s (seed MLP, 2000 polishing steps, rounds)
+    est = ConvexReLURegressor(
+        alpha=1e-4,
+        n_patterns=60,
+        pattern_strategy="cutting_plane",
+        time_limit=1.5,
+        random_state=0,
+    )
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    assert time.perf_counter() - start <= 1.5 * 1.1
+    assert np.all(np.isfinite(est.predict(X)))
+    # never worse than predicting the mean, even when stopped early
+    assert est.objective_ <= 0.5 * np.var(y)

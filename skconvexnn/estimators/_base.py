@@ -497,6 +497,11 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 n_networks=1,
                 random_state=self.random_state,
                 max_iter=SEED_MAX_ITER,
+                time_limit=(
+                    None
+                    if self.time_limit is None
+                    else 0.5 * self._remaining_time(start)
+                ),
             )
         self._log(f"seed network: {coefs[0].shape[1]} neurons", start)
         recorder.step(
