@@ -23,12 +23,10 @@ cone arrays, the part split in pattern blocks).
 
 import argparse
 import time
-import tracemalloc
-import warnings
 from contextlib import nullcontext
 
 import numpy as np
-from bench_solvers import planted_program
+from bench_solvers import planted_program, run
 from joblib import Parallel
 from threadpoolctl import threadpool_limits
 
@@ -41,19 +39,6 @@ HEADER = (
     f"{'objective':>15}{'cert. gap':>11}{'vs ref':>10}{'viol':>9}{'MiB':>7}"
     "  speed-up"
 )
-
-
-def run(solver, program):
-    tracemalloc.start()
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = solver.solve(program)
-    elapsed = time.perf_counter() - start
-    peak = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
-    value = program.objective(result.V, result.W, result.c)
-    return elapsed, result, value, peak
 
 
 def block(program, rows, reference=None):

@@ -72,6 +72,33 @@ class SolverResult:
     info: dict = field(default_factory=dict)
 
 
+def combine_blocks(blocks):
+    """One result from the results of a program's independent output blocks
+    (the largest certified gap when every block has one)."""
+    if len(blocks) == 1:
+        return blocks[0]
+    info = {"blocks": [b.info for b in blocks]}
+    if all("gap" in b.info for b in blocks):
+        info["gap"] = max(b.info["gap"] for b in blocks)
+    return SolverResult(
+        V=np.concatenate([b.V for b in blocks]),
+        W=np.concatenate([b.W for b in blocks]),
+        c=np.concatenate([b.c for b in blocks]),
+        solver=",".join(dict.fromkeys(b.solver for b in blocks)),
+        status=",".join(dict.fromkeys(b.status for b in blocks)),
+        converged=all(b.converged for b in blocks),
+        n_iter=sum(b.n_iter for b in blocks),
+        info=info,
+    )
+
+
+def where_stopped(info):
+    """How far a built-in solver got, for its ConvergenceWarning."""
+    if "newton_steps" in info:
+        return f"after {info['newton_steps']} Newton steps"
+    return f"at a certified relative gap of {info['gap']:.2e}"
+
+
 def zero_solution(program):
     """The all-zero point (feasible for every formulation) as arrays."""
     shape = (program.n_outputs, program.n_patterns, program.n_features + 1)

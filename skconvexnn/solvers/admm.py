@@ -59,7 +59,14 @@ from scipy import linalg, optimize
 from threadpoolctl import threadpool_limits
 
 from ..exceptions import ConvergenceWarning
-from ._base import BaseSolver, SolverResult, fits_program, zero_solution
+from ._base import (
+    BaseSolver,
+    SolverResult,
+    combine_blocks,
+    fits_program,
+    where_stopped,
+    zero_solution,
+)
 from .ipm import _Quadratic
 from .newton import prox_newton
 
@@ -158,11 +165,7 @@ class ADMMSolver(BaseSolver):
             blocks.append(solve(block, start, deadline))
         for block in blocks:
             if not block.converged:
-                where = (
-                    f"after {block.info['newton_steps']} Newton steps"
-                    if "newton_steps" in block.info
-                    else f"at a certified relative gap of {block.info['gap']:.2e}"
-                )
+                where = where_stopped(block.info)
                 warnings.warn(
                     f"solver 'admm' stopped with status {block.status!r} {where} "
                     f"(tol={self.tol:g}); the model uses the best feasible point "
@@ -171,21 +174,7 @@ class ADMMSolver(BaseSolver):
                     ConvergenceWarning,
                     stacklevel=5,
                 )
-        if len(blocks) == 1:
-            return blocks[0]
-        return SolverResult(
-            V=np.concatenate([b.V for b in blocks]),
-            W=np.concatenate([b.W for b in blocks]),
-            c=np.concatenate([b.c for b in blocks]),
-            solver=self.name,
-            status=",".join(dict.fromkeys(b.status for b in blocks)),
-            converged=all(b.converged for b in blocks),
-            n_iter=sum(b.n_iter for b in blocks),
-            info={
-                "gap": max(b.info["gap"] for b in blocks),
-                "blocks": [b.info for b in blocks],
-            },
-        )
+        return combine_blocks(blocks)
 
     def _solve_smooth(self, program, init, deadline):
         """Proximal Newton, each weighted least-squares step by ADMM started

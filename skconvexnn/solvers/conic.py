@@ -20,7 +20,13 @@ import numpy as np
 from joblib import Parallel, delayed
 
 from ..exceptions import ConvergenceWarning, SolverFailedError, SolverLicenseWarning
-from ._base import BaseSolver, SolverResult, fits_program, zero_solution
+from ._base import (
+    BaseSolver,
+    SolverResult,
+    combine_blocks,
+    fits_program,
+    zero_solution,
+)
 
 #: Commercial back-ends, most preferred first. Used only when licensed.
 COMMERCIAL_BACKENDS = ("MOSEK", "GUROBI", "COPT", "CPLEX", "XPRESS", "KNITRO")
@@ -501,18 +507,7 @@ class ConicSolver(BaseSolver):
         for block in blocks:
             for message in block.info.pop("messages"):
                 warnings.warn(message, ConvergenceWarning, stacklevel=6)
-        if len(blocks) == 1:
-            return blocks[0]
-        return SolverResult(
-            V=np.concatenate([b.V for b in blocks]),
-            W=np.concatenate([b.W for b in blocks]),
-            c=np.concatenate([b.c for b in blocks]),
-            solver=",".join(dict.fromkeys(b.solver for b in blocks)),
-            status=",".join(dict.fromkeys(b.status for b in blocks)),
-            converged=all(b.converged for b in blocks),
-            n_iter=sum(b.n_iter for b in blocks),
-            info={"blocks": [b.info for b in blocks]},
-        )
+        return combine_blocks(blocks)
 
     def _call_backend(self, compiled, backend, tol=None, time_limit=None):
         """One back-end solve. Returns (solution or None, status, iterations)."""

@@ -50,7 +50,14 @@ from threadpoolctl import threadpool_limits
 
 from ..exceptions import ConvergenceWarning
 from ..operators import pattern_rmatvec
-from ._base import BaseSolver, SolverResult, fits_program, zero_solution
+from ._base import (
+    BaseSolver,
+    SolverResult,
+    combine_blocks,
+    fits_program,
+    where_stopped,
+    zero_solution,
+)
 from .newton import prox_newton
 
 #: Rows of the ``n x P(d+1)`` block formed at a time when accumulating ``A``.
@@ -140,11 +147,7 @@ class InteriorPointSolver(BaseSolver):
                     if block.status == "stalled"
                     else ""
                 )
-                where = (
-                    f"after {block.info['newton_steps']} Newton steps"
-                    if "newton_steps" in block.info
-                    else f"at a certified relative gap of {block.info['gap']:.2e}"
-                )
+                where = where_stopped(block.info)
                 warnings.warn(
                     f"solver 'ipm' stopped with status {block.status!r} {where} "
                     f"(tol={self.tol:g}); {reason}the model uses the best feasible "
@@ -152,21 +155,7 @@ class InteriorPointSolver(BaseSolver):
                     ConvergenceWarning,
                     stacklevel=5,
                 )
-        if m == 1:
-            return blocks[0]
-        return SolverResult(
-            V=np.concatenate([b.V for b in blocks]),
-            W=np.concatenate([b.W for b in blocks]),
-            c=np.concatenate([b.c for b in blocks]),
-            solver=self.name,
-            status=",".join(dict.fromkeys(b.status for b in blocks)),
-            converged=all(b.converged for b in blocks),
-            n_iter=sum(b.n_iter for b in blocks),
-            info={
-                "gap": max(b.info["gap"] for b in blocks),
-                "blocks": [b.info for b in blocks],
-            },
-        )
+        return combine_blocks(blocks)
 
     def _solve_smooth(self, program, init):
         """One output with a smooth loss: proximal Newton, each step solved by
