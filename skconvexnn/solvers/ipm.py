@@ -233,9 +233,6 @@ class InteriorPointSolver(BaseSolver):
                 "gap": float(ipm.gap),
                 "primal": float(ipm.best_primal * data.f0),
                 "dual": float(ipm.best_dual * data.f0),
-                # Xt^T (sigma_g z_g) of the multipliers behind the dual bound
-                # (groups as in _Quadratic), for certificates of larger programs
-                "zterm": ipm.best_zterm,
             },
         )
 
@@ -244,8 +241,7 @@ class _Quadratic:
     """The centred quadratic data of one output's program, scaled so that the
     zero network has objective 1."""
 
-    def __init__(self, program, gram_dtype=np.float64):
-        self.gram_dtype = gram_dtype
+    def __init__(self, program):
         Xt, D = program.Xt, program.patterns
         s = program.sample_weight
         y = program.Y[:, 0]
@@ -307,23 +303,20 @@ class _Quadratic:
         return [slice(g, g + size) for g in range(0, self.n_groups, size)]
 
     def _gram(self):
-        """``A = (QF)^T (QF)`` accumulated over row chunks of ``F`` (in
-        ``gram_dtype``; returned in float64)."""
+        """``A = (QF)^T (QF)`` accumulated over row chunks of ``F``."""
         Xt, D, s, n, p, P = self.Xt, self.D, self.s, self.n, self.p, self.P
-        dtype = self.gram_dtype
-        syrk = linalg.blas.ssyrk if dtype == np.float32 else linalg.blas.dsyrk
-        A = np.zeros((P * p, P * p), dtype=dtype, order="F")
+        A = np.zeros((P * p, P * p))
         rows = max(1, _CHUNK_ENTRIES // (P * p))
-        mean = self.mean_F.ravel().astype(dtype)
-        sq = np.sqrt(s).astype(dtype)
-        Xt_d = Xt.astype(dtype, copy=False)
+        mean = self.mean_F.ravel()
+        sq = np.sqrt(s)
         for start in range(0, n, rows):
             sl = slice(start, start + rows)
-            F = (D[sl, :, None] * Xt_d[sl, None, :]).reshape(-1, P * p) - mean
+            F = (D[sl, :, None] * Xt[sl, None, :]).reshape(-1, P * p) - mean
             F *= sq[sl, None]
-            A = syrk(1.0, F, beta=1.0, c=A, trans=1, lower=1, overwrite_c=1)
-        A = np.tril(A).astype(np.float64)
-        return A + np.tril(A, -1).T
+            A = linalg.blas.dsyrk(
+                1.0, F, beta=1.0, c=A, trans=1, lower=1, overwrite_c=1
+            )
+        return np.tril(A) + np.tril(A, -1).T
 
     # --- maps between groups and the program's (V, W, c) -------------------
     def combine(self, U):
@@ -619,7 +612,6 @@ class _PrimalDual:
         self.iterations = 0
         self.best_primal, self.best_dual = np.inf, -np.inf
         self.best_point = np.zeros((G, p))
-        self.best_zterm = None
         self.gap = np.inf
         self.full = False
         self.precision = np.float32
@@ -887,10 +879,8 @@ class _PrimalDual:
         primal = q.objective(U)
         if primal < self.best_primal:
             self.best_primal, self.best_point = primal, U
-        zterm = q.cone_term(self.Z) if q.relu else None
-        dual = q.dual_bound(self.U, zterm)
-        if dual > self.best_dual:
-            self.best_dual, self.best_zterm = dual, zterm
+        dual = q.dual_bound(self.U, q.cone_term(self.Z) if q.relu else None)
+        self.best_dual = max(self.best_dual, dual)
         self.gap = (self.best_primal - self.best_dual) / max(self.best_primal, 1e-12)
 
 
