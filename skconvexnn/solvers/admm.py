@@ -21,27 +21,29 @@ cones. One iteration is
    :math:`K = \tilde X^\top \tilde X`, and the system splits exactly in
    :math:`a = v - w` and :math:`v + w`: **one dense Cholesky factor** of
    :math:`2A + I_P \otimes (\rho I + \rho_s K)` (size ``P(d+1)``, formed once;
-   again only when the penalty changes) and one ``(d+1) x (d+1)`` factor of
+   again only when the penalty changes) and the ``(d+1) x (d+1)`` inverse of
    :math:`\rho I + \rho_s K`;
 2. the group soft-threshold of :math:`z` and the projection of :math:`S` onto
    the non-negative orthant (over-relaxed);
 3. the scaled dual updates.
 
-``A`` is the only ``P(d+1)``-square object; it is accumulated from row chunks of
-``F`` (``F`` itself, ``n x P(d+1)``, is never formed), in single precision when
-``n P (d+1)`` is large. The ``n x 2P`` cone arrays are processed in blocks of
-groups: each block needs ``Xt``, its columns of ``D`` and its own slacks, so
-blocks run in parallel with joblib (threads by default; any joblib backend,
-e.g. loky or dask, gives the same numbers because the blocks do not depend on
-``n_jobs``). Memory: ``O(n P + n d + (P d)^2)``.
+``A`` is the only ``P(d+1)``-square object; it is accumulated in double
+precision from row chunks of ``F`` (``F`` itself, ``n x P(d+1)``, is never
+formed). The ``n x 2P`` cone arrays (single precision when ``n P (d+1)`` is
+large) are kept and processed in blocks of groups: each block needs ``Xt``, its
+columns of ``D`` and its own slacks, so blocks run in parallel with joblib
+(threads by default; any joblib backend, e.g. loky or dask, gives the same
+numbers because the blocks do not depend on ``n_jobs``). Memory: ``O(n P + n d + (P d)^2)``.
 
 A dense factor (not conjugate gradients) is used because ``A`` is dense and
 badly conditioned (patterns overlap), and one factorisation serves every
 iteration: at ``P(d+1) = 4200`` it takes 0.3 s, less than one pass over the
 cone arrays at ``n = 10^5``.
 
-Stopping is *certified*: every ``check_every`` iterations the iterate is made
-exactly feasible (each group shifted along its gate) and a dual-feasible point
+Stopping is *certified*: at every check (every ``check_every`` iterations at
+first, then every tenth of the iterations so far) the iterate is projected
+group by group onto its cone (non-negative least squares over a working set of
+rows), shifted along its gate until exactly feasible, and a dual-feasible point
 is built from the residual and the cone multipliers :math:`-\rho_s N`; their
 values bracket the sampled program's optimum, and the solver stops when the
 relative gap is at most ``tol``. It always returns the best feasible point seen.
