@@ -37,13 +37,7 @@ def choose_solver(program):
     """
     from .conic import COMMERCIAL_BACKENDS, route
 
-    def handles(cls):
-        return (
-            program.loss.name in cls.supported_losses
-            and program.formulation in cls.supported_formulations
-        )
-
-    cvxpy_fits = _fits_in_memory(ConicSolver(), program)
+    cvxpy_fits = ConicSolver().fits_in_memory(program)
     if cvxpy_fits:
         order, _ = route(None)
         if order and order[0] in COMMERCIAL_BACKENDS:
@@ -51,20 +45,12 @@ def choose_solver(program):
     size = program.n_samples * program.n_patterns * (program.n_features + 1)
     if size <= SMALL_PROGRAM and cvxpy_fits:
         return "cvxpy"
-    if handles(InteriorPointSolver) and _fits_in_memory(InteriorPointSolver(), program):
+    ipm = InteriorPointSolver()
+    if ipm.handles(program) and ipm.fits_in_memory(program):
         return "ipm"
-    if handles(ADMMSolver):
+    if ADMMSolver.handles(program):
         return "admm"
     return "cvxpy"
-
-
-def _fits_in_memory(solver, program):
-    from ._base import MEMORY_FRACTION, available_memory
-
-    available = available_memory()
-    return available is None or solver.memory_estimate(program) <= (
-        MEMORY_FRACTION * available
-    )
 
 
 __all__ = [

@@ -126,6 +126,22 @@ class BaseSolver:
     supported_losses = ()
     supported_formulations = ("relu", "gated")
 
+    @classmethod
+    def handles(cls, program):
+        """Whether this solver supports the program's loss and formulation."""
+        return (
+            program.loss.name in cls.supported_losses
+            and program.formulation in cls.supported_formulations
+        )
+
+    def fits_in_memory(self, program, available=None):
+        """Whether the estimate is within ``MEMORY_FRACTION`` of the
+        available memory (True when that is unknown)."""
+        available = available_memory() if available is None else available
+        if available is None:
+            return True
+        return self.memory_estimate(program) <= MEMORY_FRACTION * available
+
     def check_program(self, program):
         """Raise ValueError if the program is outside what this solver handles."""
         if program.loss.name not in self.supported_losses:
@@ -165,19 +181,23 @@ class BaseSolver:
 
     def check_memory(self, program):
         """Refuse, with the estimate, a program this solver cannot hold."""
-        needed = self.memory_estimate(program)
         available = available_memory()
-        if available is None or needed <= MEMORY_FRACTION * available:
+        if self.fits_in_memory(program, available):
             return
         from . import SOLVERS  # the other solvers' estimates, for the advice
 
         fits = []
         for name, cls in SOLVERS.items():
-            if name == self.name or program.loss.name not in cls.supported_losses:
-                continue
-            other = cls().memory_estimate(program)
-            if other <= MEMORY_FRACTION * available:
-                fits.append(f"solver={name!r} (about {_gib(other)})")
+            other = cls()
+            if (
+                name != self.name
+                and other.handles(program)
+                and other.fits_in_memory(program, available)
+            ):
+                fits.append(
+                    f"solver={name!r} (about {_gib(other.memory_estimate(program))})"
+                )
+        needed = self.memory_estimate(program)
         advice = "; use " + " or ".join(fits) if fits else "; no built-in solver fits"
         raise InsufficientMemoryError(
             f"solver {self.name!r} would need about {_gib(needed)} for this "
