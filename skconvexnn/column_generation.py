@@ -234,6 +234,7 @@ def grow_network(
         ``n_neurons``, ``n_added`` and elapsed ``time``.
     """
     start = time.perf_counter()
+    deadline = None if time_limit is None else start + time_limit
     rng = check_random_state(random_state)
     m = Y.shape[1]
     if not fit_intercept:  # the program has no output intercept
@@ -256,7 +257,7 @@ def grow_network(
             *args,
             max_iter=max_iter,
             fit_intercept=fit_intercept,
-            deadline=None if time_limit is None else start + time_limit,
+            deadline=deadline,
         )
         if m == 1:
             coefs, intercepts = merge_units(coefs, intercepts, X)
@@ -279,7 +280,7 @@ def grow_network(
     last, history = None, []
     last_violation = np.inf
     for _ in range(max_rounds):
-        if time_limit is not None and time.perf_counter() - start > time_limit:
+        if deadline is not None and time.perf_counter() > deadline:
             break
         G = loss.gradient(forward(coefs, intercepts, X), Y, sample_weight)
         search = find_violating_units(
@@ -313,7 +314,7 @@ def grow_network(
                 search.units,
                 program_args,
                 solver,
-                None if time_limit is None else start + time_limit,
+                deadline,
             )
             last = (program, result)
         else:
