@@ -4,6 +4,7 @@ feasibility, determinism across n_jobs and joblib backends, limits, faults."""
 
 import time
 import warnings
+from dataclasses import replace
 
 import joblib
 import numpy as np
@@ -249,6 +250,11 @@ def test_auto_rule(monkeypatch):
     assert choose_solver(_program(formulation="gated")) == "cvxpy"
     large = _program(n=20000, d=5, P=40)
     assert choose_solver(large) == "ipm"
+    # other losses stay with cvxpy while it fits (the IPM's proximal Newton
+    # was slower than Clarabel on the log-loss)
+    labels = np.where(large.Y > np.median(large.Y), 1.0, 0.0)
+    log_loss = replace(large, Y=labels, loss=get_loss("binary_log_loss"))
+    assert choose_solver(log_loss) == "cvxpy"
     # a machine on which neither cvxpy nor the IPM holds this program, ADMM does
     light = ADMMSolver().memory_estimate(large)
     heavy = InteriorPointSolver().memory_estimate(large)

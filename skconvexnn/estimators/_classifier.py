@@ -99,9 +99,10 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         cone constraints of ``"relu"``; the lightest in memory (see
         :class:`skconvexnn.solvers.ADMMSolver`). ``"cvxpy"`` solves the conic
         program with a solver routed through cvxpy. ``"auto"`` picks by
-        problem size: a licensed commercial cvxpy back-end, Clarabel for
-        small programs, else the interior-point method, else ADMM when only
-        it fits in memory (see
+        problem size and loss: a licensed commercial cvxpy back-end,
+        Clarabel for small programs, the interior-point method for the
+        squared loss, cvxpy for other losses, ADMM when only it fits in
+        memory (see
         :func:`skconvexnn.solvers.choose_solver`).
     cvxpy_solver : str or None, default=None
         cvxpy back-end; None routes automatically (licensed commercial solvers,

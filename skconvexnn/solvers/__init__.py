@@ -25,15 +25,19 @@ def choose_solver(program):
        memory: ``"cvxpy"``;
     2. small programs (``n P (d+1) <= SMALL_PROGRAM``): ``"cvxpy"`` (Clarabel,
        a few seconds at most), robust on degenerate small data;
-    3. losses the interior-point method solves, if it fits in memory:
+    3. the squared loss, if the interior-point method fits in memory:
        ``"ipm"`` — at n = 1000, d = 10, P = 100 it was 11x faster than
-       Clarabel on the ReLU program (certified 4.4e-5) and 24x on the gated
-       one, and faster than ADMM on both (ADMM: 0.8-1.3x Clarabel on the
-       ReLU program, 18x on the gated one);
-    4. losses ADMM solves: ``"admm"``, the lightest in memory (no ``n x 2P``
+       Clarabel on the ReLU program (certified 4.4e-5) and 22x on the gated
+       one, and faster than ADMM on both (ADMM: 0.7-1.2x Clarabel on the
+       ReLU program, 11-16x on the gated one);
+    4. other losses, if cvxpy fits in memory: ``"cvxpy"`` — for the two-class
+       log-loss the IPM's proximal Newton steps were slower than Clarabel
+       (breast_cancer, 31 MLP-seeded patterns: 43 s vs 19 s);
+    5. losses the IPM solves, if it fits in memory: ``"ipm"``;
+    6. losses ADMM solves: ``"admm"``, the lightest in memory (no ``n x 2P``
        barrier arrays in double precision, single-precision slacks at
        scale);
-    5. otherwise ``"cvxpy"``.
+    7. otherwise ``"cvxpy"``.
     """
     from .conic import COMMERCIAL_BACKENDS, route
 
@@ -46,7 +50,12 @@ def choose_solver(program):
     if size <= SMALL_PROGRAM and cvxpy_fits:
         return "cvxpy"
     ipm = InteriorPointSolver()
-    if ipm.handles(program) and ipm.fits_in_memory(program):
+    ipm_fits = ipm.handles(program) and ipm.fits_in_memory(program)
+    if program.loss.name == "squared_error" and ipm_fits:
+        return "ipm"
+    if cvxpy_fits:
+        return "cvxpy"
+    if ipm_fits:
         return "ipm"
     if ADMMSolver.handles(program):
         return "admm"
