@@ -120,7 +120,7 @@ def test_pickle_predicts_identically_in_a_new_process(tmp_path):
     np.testing.assert_array_equal(np.load(out), est.predict_proba(X))
 
 
-@pytest.mark.parametrize("solver", ["ipm", "admm"])
+@pytest.mark.parametrize("solver", ["ipm", "admm", "cvxpy"])
 def test_time_limit_bounds_the_whole_fit(solver):
     import time
 
@@ -133,12 +133,33 @@ def test_time_limit_bounds_the_whole_fit(solver):
         n_patterns=60, solver=solver, tol=1e-12, time_limit=2.0, random_state=0
     )
     start = time.perf_counter()
-    with pytest.warns(ConvergenceWarning, match="time_limit"):
-        est.fit(X, y)
+    # (cvxpy alone needs about 5 s to compile this program, 60 s to solve it)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SolverLicenseWarning)
+        with pytest.warns(ConvergenceWarning, match="time_limit"):
+            est.fit(X, y)
     elapsed = time.perf_counter() - start
     assert elapsed <= 2.0 * 1.1
     assert est.constraint_violation_ == 0.0  # a usable, feasible model
     assert np.all(np.isfinite(est.predict(X)))
+
+
+def test_cvxpy_under_a_time_limit_gives_the_same_model():
+    # with a limit the conic solve runs in a child process; when it finishes
+    # in time its answer is the one of an unlimited solve
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 3)
+    y = np.stack([np.maximum(X @ rng.randn(3), 0), X[:, 0]], axis=1)
+    params = dict(n_patterns=8, solver="cvxpy", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SolverLicenseWarning)
+        free = ConvexReLURegressor(**params).fit(X, y)
+        limited = ConvexReLURegressor(time_limit=60.0, **params).fit(X, y)
+    assert limited.converged_
+    for a, b in zip(
+        free.coefs_ + free.intercepts_, limited.coefs_ + limited.intercepts_
+    ):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_time_limit_bounds_cutting_plane_fits():

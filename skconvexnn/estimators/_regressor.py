@@ -121,8 +121,8 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         solver) gets what the earlier ones left, and the dual-violation search
         is skipped (``dual_violation_`` NaN) when less than a tenth is left.
         The solver returns its best point with a ConvergenceWarning. cvxpy
-        cannot interrupt its compilation, which on large programs alone can
-        exceed a short limit.
+        cannot interrupt its compilation: on Linux its solve runs in a child
+        process stopped at the limit (the model is then the starting point).
     fit_intercept : bool, default=True
         Whether to fit the output intercept. If False, the intercept is 0 and
         the all-ones pattern is excluded (a zero-weight unit active on every

@@ -13,6 +13,8 @@ inaccurate) but returns finite values is kept with a ``ConvergenceWarning``.
 """
 
 import functools
+import multiprocessing
+import sys
 import time
 import warnings
 
@@ -418,7 +420,8 @@ class ConicSolver(BaseSolver):
     max_iter : int or None, default=None
         Iteration limit of the back-end (None: its default).
     time_limit : float or None, default=None
-        Seconds, per output block.
+        Seconds, per output block, compilation included: on Linux the block
+        is solved in a forked child process stopped at the limit.
     verbose : bool, default=False
         Let the back-end print its log.
     n_jobs : int or None, default=None
@@ -495,7 +498,7 @@ class ConicSolver(BaseSolver):
             init = None
         if program.loss.separable and m > 1:
             blocks = Parallel(n_jobs=self.n_jobs)(
-                delayed(self._solve_block)(
+                delayed(self._solve_block_in_time)(
                     program.output_block(j),
                     order,
                     None if init is None else tuple(a[j : j + 1] for a in init),
@@ -503,7 +506,7 @@ class ConicSolver(BaseSolver):
                 for j in range(m)
             )
         else:
-            blocks = [self._solve_block(program, order, init)]
+            blocks = [self._solve_block_in_time(program, order, init)]
         for block in blocks:
             for message in block.info.pop("messages"):
                 warnings.warn(message, ConvergenceWarning, stacklevel=6)
@@ -635,6 +638,73 @@ class ConicSolver(BaseSolver):
         lin = float(np.sum(grad * dZ))
         return -(lin + quad + pen) / program.scale
 
+    #: Seconds a child process may run past the deadline (plus 1 % of the
+    #: limit) to send its result before it is stopped.
+    grace = 0.02
+
+    def _solve_block_in_time(self, program, order, init=None):
+        """:meth:`_solve_block`, stopped at the deadline when there is one.
+
+        cvxpy's compilation cannot be interrupted and on large programs alone
+        can take longer than a short ``time_limit``. With a limit, on Linux, the
+        block is solved in a forked child process (no pickling of the data, no
+        re-import) that is terminated when the limit has passed; the result is
+        then the starting point (``init``, or the zero network, both feasible)
+        with status ``"time_limit"``. Elsewhere the block runs in this process
+        and only the back-end's own time limit applies.
+        """
+        if self.time_limit is None or not _can_fork():
+            return self._solve_block(program, order, init)
+        context = multiprocessing.get_context("fork")
+        receiver, sender = context.Pipe(duplex=False)
+        child = context.Process(
+            target=_solve_in_child, args=(self, program, order, init, sender)
+        )
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns that fork() from a threaded process may
+            # deadlock; the child only runs cvxpy and the back-end, and is
+            # terminated at the deadline whatever happens in it.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            child.start()
+        sender.close()
+        try:
+            wait = self._deadline - time.perf_counter()
+            wait += self.grace + 0.01 * self.time_limit
+            if receiver.poll(max(wait, 0.0)):
+                try:
+                    outcome, payload = receiver.recv()
+                except EOFError:  # the child died without an answer
+                    outcome, payload = "error", "the solver process exited"
+                if outcome == "ok":
+                    return payload
+                raise SolverFailedError(f"cvxpy solve failed: {payload}")
+        finally:
+            if child.is_alive():
+                child.terminate()
+            child.join()
+            receiver.close()
+        V, W, c = zero_solution(program) if init is None else init
+        return SolverResult(
+            V=V,
+            W=W,
+            c=c,
+            solver="cvxpy",
+            status="time_limit",
+            converged=False,
+            n_iter=0,
+            info={
+                "messages": [
+                    f"cvxpy did not finish compiling and solving within "
+                    f"time_limit={self.time_limit:g}s and was stopped; the model "
+                    "is the starting point ("
+                    + ("the warm start" if init is not None else "the zero network")
+                    + "). Increase time_limit, or use solver='ipm' or 'admm', "
+                    "which need no compilation."
+                ],
+                "failures": [],
+            },
+        )
+
     def _solve_block(self, program, order, init=None):
         """Try back-ends in order on one program. Never warns: messages are
         returned in ``info["messages"]`` so that they survive process pools."""
@@ -691,6 +761,22 @@ class ConicSolver(BaseSolver):
 
 
 _USABLE = ("optimal", "optimal_inaccurate", "user_limit")
+
+
+def _can_fork():
+    """Whether blocks can run in forked child processes (Linux only: fork is
+    unsafe with macOS system libraries and absent on Windows)."""
+    return sys.platform.startswith("linux")
+
+
+def _solve_in_child(solver, program, order, init, sender):
+    """Body of the child process of :meth:`ConicSolver._solve_block_in_time`."""
+    try:
+        outcome = ("ok", solver._solve_block(program, order, init))
+    except Exception as exc:  # sent back as text: not every exception pickles
+        outcome = ("error", f"{type(exc).__name__}: {exc}")
+    sender.send(outcome)
+    sender.close()
 
 
 def _usable_start(program, init):
