@@ -19,7 +19,7 @@ from ..operators import add_bias_column
 from ..patterns import random_patterns
 from ..robust_program import RobustProgram, refine_patterns
 from ..robustness import certified_margins
-from ..solvers import ConicSolver
+from ..solvers import ADMMSolver, ConicSolver
 from ._base import validate_classification
 
 
@@ -71,18 +71,27 @@ class RobustConvexReLUClassifier(ClassifierMixin, BaseEstimator):
     n_refinements : int, default=1
         Re-solves with refined pattern rows (``"flip_tolerant"`` only; each
         can only lower the objective).
-    solver : {"auto", "cvxpy"}, default="auto"
+    solver : {"auto", "cvxpy", "admm"}, default="auto"
         ``"cvxpy"``: the conic program through cvxpy (licensed commercial
-        back-ends first, then Clarabel, ECOS, SCS). ``"auto"`` means
-        ``"cvxpy"``; the built-in solvers do not handle this program yet.
+        back-ends first, then Clarabel, ECOS, SCS). ``"admm"``: the built-in
+        ADMM solver (:mod:`skconvexnn.solvers.robust_admm`; numpy and scipy
+        only, exact proximal steps, objective within 1e-4 of cvxpy's at
+        ``tol=1e-6`` in the tests; the strict formulation's small remaining
+        cone violation is reported in ``constraint_violation_``). ``"auto"``
+        means ``"cvxpy"``, which was faster on the benchmark's programs
+        (``asv_benchmarks/bench_robust.py``).
     cvxpy_solver : str or None, default=None
         cvxpy back-end; None routes automatically.
     max_iter : int or None, default=None
-        Iteration limit of the back-end.
-    tol : float, default=1e-7
-        Relative tolerance of the back-end.
+        Iteration limit of the solver (None: the back-end's default, 10 000
+        for ``"admm"``).
+    tol : float or None, default=None
+        Relative tolerance: the back-end's gap and feasibility tolerance for
+        ``"cvxpy"`` (None: 1e-7), the relative primal and dual residuals for
+        ``"admm"`` (None: 1e-5).
     time_limit : float or None, default=None
-        Seconds per solve.
+        Seconds for each binary (one-vs-rest) program, its refinements
+        included; the best point so far is kept, with a ConvergenceWarning.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``.
     n_jobs : int or None, default=None
@@ -148,10 +157,10 @@ class RobustConvexReLUClassifier(ClassifierMixin, BaseEstimator):
         "n_patterns": [Interval(Integral, 1, None, closed="left")],
         "formulation": [StrOptions({"flip_tolerant", "strict"})],
         "n_refinements": [Interval(Integral, 0, None, closed="left")],
-        "solver": [StrOptions({"auto", "cvxpy"})],
+        "solver": [StrOptions({"auto", "cvxpy", "admm"})],
         "cvxpy_solver": [str, None],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
-        "tol": [Interval(Real, 0, None, closed="neither")],
+        "tol": [Interval(Real, 0, None, closed="neither"), None],
         "time_limit": [Interval(Real, 0, None, closed="neither"), None],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -170,7 +179,7 @@ class RobustConvexReLUClassifier(ClassifierMixin, BaseEstimator):
         solver="auto",
         cvxpy_solver=None,
         max_iter=None,
-        tol=1e-7,
+        tol=None,
         time_limit=None,
         class_weight=None,
         n_jobs=None,
@@ -276,18 +285,21 @@ class RobustConvexReLUClassifier(ClassifierMixin, BaseEstimator):
     def _fit_binary(self, program):
         """Solve one binary program with pattern refinements; plain results
         (picklable, warnings as messages)."""
-        solver = ConicSolver(
-            self.cvxpy_solver,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            time_limit=self.time_limit,
-            verbose=self.verbose >= 2,
+        deadline = (
+            None if self.time_limit is None else time.perf_counter() + self.time_limit
         )
         messages = []
         best, n_iter, converged = None, 0, True
         rounds = self.n_refinements if self.formulation == "flip_tolerant" else 0
         init = None
         for _ in range(rounds + 1):
+            remaining = None
+            if deadline is not None:
+                remaining = deadline - time.perf_counter()
+                if best is not None and remaining <= 0:
+                    break
+                remaining = max(remaining, 1e-3)
+            solver = self._make_solver(remaining)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 result = solver.solve(program, init=init)
@@ -323,6 +335,23 @@ class RobustConvexReLUClassifier(ClassifierMixin, BaseEstimator):
             "converged": converged,
             "messages": messages,
         }
+
+    def _make_solver(self, time_limit):
+        """The solver ``solver`` names, with the tolerance and limits."""
+        if self.solver == "admm":
+            return ADMMSolver(
+                tol=1e-5 if self.tol is None else self.tol,
+                max_iter=self.max_iter,
+                time_limit=time_limit,
+                verbose=self.verbose >= 2,
+            )
+        return ConicSolver(
+            self.cvxpy_solver,
+            tol=1e-7 if self.tol is None else self.tol,
+            max_iter=self.max_iter,
+            time_limit=time_limit,
+            verbose=self.verbose >= 2,
+        )
 
     def decision_function(self, X):
         """Output-layer values of the recovered network.

@@ -127,11 +127,16 @@ class BaseSolver:
     supported_formulations = ("relu", "gated")
 
     @classmethod
+    def losses_for(cls, formulation):
+        """Losses this solver supports with ``formulation``."""
+        return cls.supported_losses
+
+    @classmethod
     def handles(cls, program):
         """Whether this solver supports the program's loss and formulation."""
         return (
-            program.loss.name in cls.supported_losses
-            and program.formulation in cls.supported_formulations
+            program.formulation in cls.supported_formulations
+            and program.loss.name in cls.losses_for(program.formulation)
         )
 
     def fits_in_memory(self, program, available=None):
@@ -144,15 +149,16 @@ class BaseSolver:
 
     def check_program(self, program):
         """Raise ValueError if the program is outside what this solver handles."""
-        if program.loss.name not in self.supported_losses:
-            raise ValueError(
-                f"loss {program.loss.name!r} is not supported by solver "
-                f"{self.name!r}; it supports {sorted(self.supported_losses)}."
-            )
         if program.formulation not in self.supported_formulations:
             raise ValueError(
                 f"formulation {program.formulation!r} is not supported by solver "
                 f"{self.name!r}; it supports {sorted(self.supported_formulations)}."
+            )
+        losses = self.losses_for(program.formulation)
+        if program.loss.name not in losses:
+            raise ValueError(
+                f"loss {program.loss.name!r} is not supported by solver "
+                f"{self.name!r}; it supports {sorted(losses)}."
             )
 
     def solve(self, program, *, init=None):

@@ -49,6 +49,8 @@ values bracket the sampled program's optimum, and the solver stops when the
 relative gap is at most ``tol``. It always returns the best feasible point seen.
 Smooth losses (binary log-loss, Poisson) are solved by proximal Newton
 (:mod:`~skconvexnn.solvers.newton`), each step one warm-started ADMM solve.
+The ℓ∞-robust programs (hinge and logistic losses) have their own splitting,
+in :mod:`~skconvexnn.solvers.robust_admm`.
 """
 
 import time
@@ -71,6 +73,7 @@ from ._base import (
 )
 from .ipm import _Quadratic
 from .newton import prox_newton
+from .robust_admm import ROBUST_LOSSES, robust_memory_estimate, solve_robust
 
 #: Entries of an ``n x block`` cone array processed by one task.
 _BLOCK_ENTRIES = 2**20
@@ -119,6 +122,13 @@ class ADMMSolver(BaseSolver):
 
     name = "admm"
     supported_losses = ("squared_error", "poisson", "binary_log_loss")
+    supported_formulations = ("relu", "gated", "flip_tolerant", "strict")
+
+    @classmethod
+    def losses_for(cls, formulation):
+        if formulation in ("flip_tolerant", "strict"):
+            return ROBUST_LOSSES
+        return cls.supported_losses
 
     def __init__(
         self,
@@ -145,6 +155,8 @@ class ADMMSolver(BaseSolver):
         """The Gram matrix and its factor (``P(d+1)``-square), the signed
         slacks and duals with a step's copies (``n x 2P``, single precision
         above ``n P (d+1) = 2^26``) and the certificate's chunks."""
+        if program.formulation in ("flip_tolerant", "strict"):
+            return robust_memory_estimate(program)
         n, p, P = program.n_samples, program.n_features + 1, program.n_patterns
         G = 2 * P if program.formulation == "relu" else P
         itemsize = 4 if n * P * p > _SINGLE_PRECISION_ENTRIES else 8
@@ -158,6 +170,8 @@ class ADMMSolver(BaseSolver):
         deadline = (
             None if self.time_limit is None else time.perf_counter() + self.time_limit
         )
+        if program.formulation in ("flip_tolerant", "strict"):
+            return self._solve_robust(program, init, deadline)
         smooth = program.loss.name != "squared_error"
         blocks = []
         for j in range(program.n_outputs):
@@ -177,6 +191,33 @@ class ADMMSolver(BaseSolver):
                     stacklevel=5,
                 )
         return combine_blocks(blocks)
+
+    def _solve_robust(self, program, init, deadline):
+        """The robust program (one output) by its own ADMM splitting; ``tol``
+        bounds the relative primal and dual residuals."""
+        max_iter = 10_000 if self.max_iter is None else self.max_iter
+        (V, W, c), status, n_iter, info = solve_robust(
+            program,
+            init=init,
+            tol=self.tol,
+            max_iter=max_iter,
+            deadline=deadline,
+            relaxation=self.relaxation,
+            verbose=self.verbose,
+        )
+        if status != "optimal":
+            warnings.warn(
+                f"solver 'admm' stopped with status {status!r} after {n_iter} "
+                f"iterations (relative residuals {info['r_primal']:.1e} primal, "
+                f"{info['r_dual']:.1e} dual; tol={self.tol:g}); the model uses "
+                "its last iterate. Increase max_iter or time_limit, or loosen "
+                "tol.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+        return SolverResult(
+            V, W, c, self.name, status, status == "optimal", n_iter, info=info
+        )
 
     def _solve_smooth(self, program, init, deadline):
         """Proximal Newton, each weighted least-squares step by ADMM started
