@@ -269,6 +269,48 @@ class _RobustMaps:
             g += (R > t[:, None]).sum(axis=1)
         return g
 
+    def _level(self, a0, T0, R0, level):
+        r"""Per sample, the ``t`` with ``margin(t) = level``, exactly.
+
+        The margin is :math:`a^0 + t - \sum_j \kappa_j(\beta_j - t)_+`, with
+        kinks :math:`\beta = |T^0|/\varepsilon` (weight
+        :math:`\varepsilon^2`) and :math:`\beta = R^0` (weight 1): increasing
+        and piecewise linear. The kinks are sorted once; suffix sums give the
+        margin at every kink and the root on its segment. Roots below 0
+        come out below 0 (the caller clips).
+        """
+        kinks, weights = [], []
+        if self.eps > 0:
+            kinks.append(np.abs(T0) / self.eps)
+            weights.append(np.full(T0.shape, self.eps**2))
+        if R0 is not None:
+            kinks.append(R0)
+            weights.append(np.ones(R0.shape))
+        if not kinks:
+            return level - a0
+        beta = np.maximum(np.hstack(kinks), 0.0)  # kinks below 0 never bind
+        kappa = np.hstack(weights)
+        order = np.argsort(beta, axis=1)
+        beta = np.take_along_axis(beta, order, axis=1)
+        kappa = np.take_along_axis(kappa, order, axis=1)
+        n, K = beta.shape
+        # suffix sums over the kinks above each one: S_k[j] = sum_{i >= j}
+        S_k = np.zeros((n, K + 1))
+        S_kb = np.zeros((n, K + 1))
+        S_k[:, :K] = np.cumsum(kappa[:, ::-1], axis=1)[:, ::-1]
+        S_kb[:, :K] = np.cumsum((kappa * beta)[:, ::-1], axis=1)[:, ::-1]
+        # margin at each kink (kinks at or below it no longer count)
+        at = a0[:, None] + beta - (S_kb[:, 1:] - beta * S_k[:, 1:])
+        # first kink whose margin reaches the level; the root is on the
+        # segment left of it, where the kinks j.. still count
+        j = np.argmax(at >= level, axis=1)
+        reached = np.take_along_axis(at, j[:, None], axis=1)[:, 0] >= level
+        j = np.where(reached, j, K)
+        rows = np.arange(n)
+        slope = 1.0 + S_k[rows, j]
+        # margin(t) = a0 + t - S_kb[j] + t S_k[j] on that segment
+        return (level - a0 + S_kb[rows, j]) / slope
+
     def loss_prox(self, a0, T0, R0, rho, hinge, start=None):
         """Exact prox of ``sum_k s_k l(m_k)`` at the copy ``(a0, T0, R0)``.
 
@@ -276,25 +318,7 @@ class _RobustMaps:
         ``start`` is a guess of ``t`` (used by the logistic loss)."""
         upper = self.s / rho  # t = lambda / rho, lambda in [0, s_k]
         if hinge:
-            t = np.zeros_like(a0)
-            m = self.margin(a0, T0, R0, t)
-            active = m < 1.0
-            top = self.margin(a0, T0, R0, upper)
-            saturated = active & (top <= 1.0)
-            t[saturated] = upper[saturated]
-            todo = active & ~saturated
-            # m is concave and increasing: Newton from the left stays left of
-            # the root and ends after at most as many steps as kinks
-            for _ in range(4 * (self.d + self.P) + 10):
-                if not todo.any():
-                    break
-                idx = np.flatnonzero(todo)
-                sub = (a0[idx], T0[idx], None if R0 is None else R0[idx])
-                gap = 1.0 - self.margin(*sub, t[idx])
-                done = gap <= 1e-13 * (1.0 + np.abs(a0[idx]))
-                step = gap / self.slope(*sub, t[idx])
-                t[idx] = np.where(done, t[idx], np.minimum(t[idx] + step, upper[idx]))
-                todo[idx[done]] = False
+            t = np.clip(self._level(a0, T0, R0, 1.0), 0.0, upper)
         else:
             # psi(t) = t - (s / rho) expit(-m(t)) is increasing: safeguarded
             # Newton, started from the previous multiplier (ADMM moves it little)
@@ -344,31 +368,34 @@ class _RobustMaps:
         if self.strict:
             # (S_g, q_g) onto {S >= eps ||q||_1}: level mu of soft(q, mu) with
             # eps * sum_k (eps ||soft(q, mu)||_1 - S_k)_+ = mu
-            def excess(mu):
-                theta = np.maximum(absq - mu[:, None], 0.0).sum(axis=1)
-                short = np.maximum(self.eps * theta[None, :] - first, 0.0)
+            def excess(mu, g):
+                theta = np.maximum(absq[g] - mu[:, None], 0.0).sum(axis=1)
+                short = np.maximum(self.eps * theta[None, :] - first[:, g], 0.0)
                 return self.eps * short.sum(axis=0) - mu
 
-            lo = np.zeros(q.shape[0])
-            hi = absq.max(axis=1)
-            feasible = excess(lo) <= 0.0
-            zero = excess(hi) >= 0.0  # q = 0 even at the largest level
+            top = absq.max(axis=1)
         else:
             # (tau_g, q_g) onto {tau >= ||q||_1}: ||soft(q, nu)||_1 = tau + nu
-            def excess(nu):
-                return np.maximum(absq - nu[:, None], 0.0).sum(axis=1) - first - nu
+            def excess(nu, g):
+                theta = np.maximum(absq[g] - nu[:, None], 0.0).sum(axis=1)
+                return theta - first[g] - nu
 
-            lo = np.zeros(q.shape[0])
-            hi = np.maximum(absq.max(axis=1), -first)
-            feasible = excess(lo) <= 0.0
-            zero = np.zeros_like(feasible)
-        for _ in range(60):
+            top = np.maximum(absq.max(axis=1), -first)
+        every = np.arange(q.shape[0])
+        level = np.zeros(q.shape[0])
+        # groups already in their cone keep level 0; at the top level the
+        # weight part is 0, so a positive excess there means q = 0
+        todo = np.flatnonzero(excess(level, every) > 0.0)
+        at_top = excess(top[todo], todo) >= 0.0
+        level[todo[at_top]] = top[todo[at_top]]
+        todo = todo[~at_top]
+        lo, hi = np.zeros(todo.size), top[todo]
+        for _ in range(60):  # bisection of the decreasing excess
             mid = 0.5 * (lo + hi)
-            above = excess(mid) > 0.0
+            above = excess(mid, todo) > 0.0
             lo = np.where(above, mid, lo)
             hi = np.where(above, hi, mid)
-        level = np.where(feasible, 0.0, 0.5 * (lo + hi))
-        level = np.where(zero & ~feasible, absq.max(axis=1), level)
+        level[todo] = 0.5 * (lo + hi)
         q_new = _soft(q, level[:, None])
         if self.strict:
             theta = np.abs(q_new).sum(axis=1)
