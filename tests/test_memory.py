@@ -54,3 +54,33 @@ def test_too_large_a_program_is_refused_with_the_estimate(monkeypatch):
         ConvexReLURegressor(
             solver="admm", n_patterns=40, max_iter=50, random_state=0
         ).fit(X, y)
+
+
+@pytest.mark.parametrize("formulation", ["flip_tolerant", "strict"])
+@pytest.mark.parametrize("size", [(200, 5, 20), (1500, 8, 30)])
+def test_robust_admm_estimate_bounds_the_measured_peak(formulation, size):
+    from skconvexnn.losses import Hinge
+    from skconvexnn.robust_program import RobustProgram
+
+    n, d, P = size
+    base = _program(n=n, d=d, P=P)
+    program = RobustProgram(
+        X=base.X,
+        y=np.where(base.Y[:, 0] > np.median(base.Y[:, 0]), 1.0, -1.0),
+        patterns=base.patterns,
+        gates=base.gates,
+        loss=Hinge(),
+        alpha=0.1,
+        epsilon=0.05,
+        sample_weight=np.ones(n),
+        formulation=formulation,
+    )
+    # two back-end iterations: the peak is the compilation and first factor
+    for solver in (ConicSolver("CLARABEL", max_iter=2), ADMMSolver(max_iter=100)):
+        tracemalloc.start()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            solver.solve(program)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert solver.memory_estimate(program) >= peak, solver.name

@@ -20,7 +20,6 @@ from skconvexnn.losses import BinaryLogLoss, Hinge
 from skconvexnn.operators import add_bias_column
 from skconvexnn.patterns import random_patterns
 from skconvexnn.robust_program import RobustProgram
-from skconvexnn.solvers import ADMMSolver
 from skconvexnn.solvers.robust_admm import _RobustMaps
 
 cp = pytest.importorskip("cvxpy")
@@ -232,22 +231,3 @@ def test_admm_time_limit():
         clf.fit(X, y)
     assert time.perf_counter() - start <= 0.5 * 1.1 + 0.2
     assert np.all(np.isfinite(clf.decision_function(X)))
-
-
-def test_admm_solver_refuses_hinge_on_the_standard_program():
-    from skconvexnn.problem import ConvexReLUProgram
-
-    X, y = _moons(20)
-    D, gates = random_patterns(add_bias_column(X), 3, random_state=0)
-    program = ConvexReLUProgram(
-        X=X,
-        Y=np.where(y == 1, 1.0, -1.0)[:, None],
-        patterns=D,
-        gates=gates,
-        loss=Hinge(),
-        alpha=0.1,
-        sample_weight=np.ones(20),
-    )
-    assert not ADMMSolver.handles(program)
-    with pytest.raises(ValueError, match="not supported by solver 'admm'"):
-        ADMMSolver().solve(program)

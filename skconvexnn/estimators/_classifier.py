@@ -93,8 +93,11 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         (``dual_gap_``); smooth losses with one output per program (Poisson,
         two-class log-loss) by proximal Newton, each step one interior-point
         solve of the weighted least-squares model (no certificate).
-        ``"admm"`` is the built-in matrix-free ADMM (the same losses; pattern
-        blocks in parallel with ``n_jobs``): cheap iterations, many of them;
+        ``"admm"`` is the built-in matrix-free ADMM (the same losses and the
+        hinge, which uses the splitting of the robust program at epsilon 0,
+        one output at a time; the multinomial log-loss is not supported;
+        pattern blocks in parallel with ``n_jobs``): cheap iterations, many
+        of them;
         fast on the gated formulation, slow to reach high accuracy on the
         cone constraints of ``"relu"``; the lightest in memory (see
         :class:`skconvexnn.solvers.ADMMSolver`). ``"cvxpy"`` solves the conic
@@ -112,7 +115,8 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
     tol : float or None, default=None
         Relative gap and feasibility tolerance of the solver. None: the
         solver's default, 1e-8 for ``"ipm"`` and ``"cvxpy"``, 1e-4 for
-        ``"admm"``.
+        ``"admm"`` (for the hinge loss ADMM bounds relative residuals
+        instead, default 1e-5).
     time_limit : float or None, default=None
         Seconds for the whole fit: each stage (seed networks, rounds, the
         solver) gets what the earlier ones left, and the dual-violation search

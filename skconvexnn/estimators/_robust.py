@@ -340,7 +340,7 @@ class RobustConvexReLUClassifier(ClassifierMixin, BaseEstimator):
         """The solver ``solver`` names, with the tolerance and limits."""
         if self.solver == "admm":
             return ADMMSolver(
-                tol=1e-5 if self.tol is None else self.tol,
+                tol=self.tol,
                 max_iter=self.max_iter,
                 time_limit=time_limit,
                 verbose=self.verbose >= 2,

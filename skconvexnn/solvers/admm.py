@@ -49,8 +49,10 @@ values bracket the sampled program's optimum, and the solver stops when the
 relative gap is at most ``tol``. It always returns the best feasible point seen.
 Smooth losses (binary log-loss, Poisson) are solved by proximal Newton
 (:mod:`~skconvexnn.solvers.newton`), each step one warm-started ADMM solve.
-The ℓ∞-robust programs (hinge and logistic losses) have their own splitting,
-in :mod:`~skconvexnn.solvers.robust_admm`.
+The ℓ∞-robust programs (hinge and logistic losses) and the hinge loss of the
+standard program (the strict robust program at epsilon 0, one output at a
+time) have their own splitting, in :mod:`~skconvexnn.solvers.robust_admm`;
+there ``tol`` bounds relative residuals, and no certified gap is computed.
 """
 
 import time
@@ -96,9 +98,11 @@ class ADMMSolver(BaseSolver):
 
     Parameters
     ----------
-    tol : float, default=1e-4
+    tol : float or None, default=None
         Target relative duality gap of the sampled program (certified for the
-        squared loss; for smooth losses, the relative Newton decrement).
+        squared loss; for smooth losses, the relative Newton decrement);
+        None means 1e-4. For robust programs and the hinge loss: the relative
+        primal and dual residuals, None meaning 1e-5.
     max_iter : int or None, default=None
         ADMM iterations per solve (None: 10 000).
     time_limit : float or None, default=None
@@ -128,12 +132,12 @@ class ADMMSolver(BaseSolver):
     def losses_for(cls, formulation):
         if formulation in ("flip_tolerant", "strict"):
             return ROBUST_LOSSES
-        return cls.supported_losses
+        return (*cls.supported_losses, "hinge")
 
     def __init__(
         self,
         *,
-        tol=1e-4,
+        tol=None,
         max_iter=None,
         time_limit=None,
         verbose=False,
@@ -151,11 +155,23 @@ class ADMMSolver(BaseSolver):
         self.check_every = check_every
         self.adaptive_rho = adaptive_rho
 
+    @property
+    def _tol(self):
+        """Gap tolerance (squared loss, Newton decrements)."""
+        return 1e-4 if self.tol is None else self.tol
+
+    @property
+    def _residual_tol(self):
+        """Residual tolerance (robust programs, hinge)."""
+        return 1e-5 if self.tol is None else self.tol
+
     def memory_estimate(self, program):
         """The Gram matrix and its factor (``P(d+1)``-square), the signed
         slacks and duals with a step's copies (``n x 2P``, single precision
         above ``n P (d+1) = 2^26``) and the certificate's chunks."""
         if program.formulation in ("flip_tolerant", "strict"):
+            return robust_memory_estimate(program)
+        if program.loss.name == "hinge":  # one output block at a time
             return robust_memory_estimate(program)
         n, p, P = program.n_samples, program.n_features + 1, program.n_patterns
         G = 2 * P if program.formulation == "relu" else P
@@ -172,6 +188,19 @@ class ADMMSolver(BaseSolver):
         )
         if program.formulation in ("flip_tolerant", "strict"):
             return self._solve_robust(program, init, deadline)
+        if program.loss.name == "hinge":
+            # each output's hinge program is the strict robust program at
+            # epsilon 0 (gated: without its cones): same splitting
+            return combine_blocks(
+                [
+                    self._solve_robust(
+                        program if program.n_outputs == 1 else program.output_block(j),
+                        None if init is None else tuple(x[j : j + 1] for x in init),
+                        deadline,
+                    )
+                    for j in range(program.n_outputs)
+                ]
+            )
         smooth = program.loss.name != "squared_error"
         blocks = []
         for j in range(program.n_outputs):
@@ -184,7 +213,7 @@ class ADMMSolver(BaseSolver):
                 where = where_stopped(block.info)
                 warnings.warn(
                     f"solver 'admm' stopped with status {block.status!r} {where} "
-                    f"(tol={self.tol:g}); the model uses the best feasible point "
+                    f"(tol={self._tol:g}); the model uses the best feasible point "
                     "found. Increase max_iter or time_limit, loosen tol, or use "
                     "solver='ipm' for an exact solution.",
                     ConvergenceWarning,
@@ -193,13 +222,14 @@ class ADMMSolver(BaseSolver):
         return combine_blocks(blocks)
 
     def _solve_robust(self, program, init, deadline):
-        """The robust program (one output) by its own ADMM splitting; ``tol``
-        bounds the relative primal and dual residuals."""
+        """A robust program, or one hinge output, by the splitting of
+        :mod:`~skconvexnn.solvers.robust_admm`; ``tol`` bounds the relative
+        primal and dual residuals."""
         max_iter = 10_000 if self.max_iter is None else self.max_iter
         (V, W, c), status, n_iter, info = solve_robust(
             program,
             init=init,
-            tol=self.tol,
+            tol=self._residual_tol,
             max_iter=max_iter,
             deadline=deadline,
             relaxation=self.relaxation,
@@ -209,7 +239,8 @@ class ADMMSolver(BaseSolver):
             warnings.warn(
                 f"solver 'admm' stopped with status {status!r} after {n_iter} "
                 f"iterations (relative residuals {info['r_primal']:.1e} primal, "
-                f"{info['r_dual']:.1e} dual; tol={self.tol:g}); the model uses "
+                f"{info['r_dual']:.1e} dual; tol={self._residual_tol:g}); the "
+                "model uses "
                 "its last iterate. Increase max_iter or time_limit, or loosen "
                 "tol.",
                 ConvergenceWarning,
@@ -228,7 +259,7 @@ class ADMMSolver(BaseSolver):
             return self._solve_block(model, start, limit, tol=tol)
 
         (V, W, c), status, steps, iterations = prox_newton(
-            program, solve_quadratic, tol=self.tol, deadline=deadline, init=init
+            program, solve_quadratic, tol=self._tol, deadline=deadline, init=init
         )
         return SolverResult(
             V,
@@ -242,7 +273,7 @@ class ADMMSolver(BaseSolver):
         )
 
     def _solve_block(self, program, init, deadline, tol=None):
-        tol = self.tol if tol is None else tol
+        tol = self._tol if tol is None else tol
         max_iter = 10_000 if self.max_iter is None else self.max_iter
         n, p, P = program.n_samples, program.n_features + 1, program.n_patterns
         single = n * P * p > _SINGLE_PRECISION_ENTRIES

@@ -103,14 +103,22 @@ class _RobustMaps:
     def __init__(self, program):
         self.Xt = program.Xt
         self.D = program.patterns.astype(float)
-        self.y = program.y.astype(float)
         self.s = program.sample_weight.astype(float)
-        self.eps = float(program.epsilon)
         self.alpha = float(program.alpha)
         self.n, self.p = self.Xt.shape
         self.d = self.p - 1
         self.P = self.D.shape[1]
-        self.strict = program.formulation == "strict"
+        if hasattr(program, "epsilon"):  # a RobustProgram
+            self.y = program.y.astype(float)
+            self.eps = float(program.epsilon)
+            self.strict = program.formulation == "strict"
+            self.cones = self.strict
+        else:  # one hinge output of a ConvexReLUProgram: strict at epsilon 0
+            self.y = program.Y[:, 0].astype(float)
+            self.eps = 0.0
+            self.strict = True
+            self.cones = program.formulation == "relu"
+        self.intercept = bool(getattr(program, "fit_intercept", True))
         self.use_tau = not self.strict and self.eps > 0
         self.pos = self.y > 0
         self.n_u = 2 * self.P * self.p
@@ -121,7 +129,7 @@ class _RobustMaps:
             "strict_l1" if self.strict and self.eps > 0 else "other"
         ]
         self.weights = {"loss": 1.0, "pen": PENALTY_WEIGHT, "cone": cone_weight}
-        self.has_cone = self.strict or self.use_tau
+        self.has_cone = self.cones or self.use_tau
 
     # -- layout ------------------------------------------------------------
     def unpack(self, x):
@@ -140,20 +148,21 @@ class _RobustMaps:
 
     # -- forward maps ------------------------------------------------------
     def loss_map(self, x):
-        """``(a, T, R)``; ``R`` is None for the strict formulation."""
+        """``(a, T, R)``; ``T`` is None at epsilon 0, ``R`` for the strict
+        formulation."""
         U, c, tau = self.unpack(x)
         P, d, D, Xt, y = self.P, self.d, self.D, self.Xt, self.y
         if self.strict:
             net = U[:P] - U[P:]
             a = y * (np.einsum("ki,ki->k", D, Xt @ net.T) + c)
-            return a, D @ net[:, :d], None
+            return a, (D @ net[:, :d] if self.eps > 0 else None), None
         V, W = U[:P], U[P:]
         preV, preW = Xt @ V.T, Xt @ W.T
         pos = self.pos[:, None]
         a = np.where(self.pos, np.einsum("ki,ki->k", D, preV), 0.0)
         a += np.where(self.pos, 0.0, np.einsum("ki,ki->k", D, preW))
         a += y * c
-        T = np.where(pos, D @ V[:, :d], D @ W[:, :d])
+        T = np.where(pos, D @ V[:, :d], D @ W[:, :d]) if self.eps > 0 else None
         R = np.where(pos, preW, preV)
         if self.use_tau:
             R += self.eps * np.where(pos, tau[P:], tau[:P])
@@ -161,21 +170,25 @@ class _RobustMaps:
 
     def loss_adjoint(self, a, T, R):
         d, D, Xt = self.d, self.D, self.Xt
+        gc = float(self.y @ a) if self.intercept else 0.0
         if self.strict:
             g_net = (D * (self.y * a)[:, None]).T @ Xt
-            g_net[:, :d] += D.T @ T
-            return self.pack(np.vstack([g_net, -g_net]), float(self.y @ a))
+            if T is not None:
+                g_net[:, :d] += D.T @ T
+            return self.pack(np.vstack([g_net, -g_net]), gc)
         pos, neg = self.pos, ~self.pos
         gV = (D[pos] * a[pos, None]).T @ Xt[pos]
-        gV[:, :d] += D[pos].T @ T[pos]
+        if T is not None:
+            gV[:, :d] += D[pos].T @ T[pos]
         gV += R[neg].T @ Xt[neg]
         gW = (D[neg] * a[neg, None]).T @ Xt[neg]
-        gW[:, :d] += D[neg].T @ T[neg]
+        if T is not None:
+            gW[:, :d] += D[neg].T @ T[neg]
         gW += R[pos].T @ Xt[pos]
         gtau = None
         if self.use_tau:
             gtau = self.eps * np.concatenate([R[neg].sum(axis=0), R[pos].sum(axis=0)])
-        return self.pack(np.vstack([gV, gW]), float(self.y @ a), gtau)
+        return self.pack(np.vstack([gV, gW]), gc, gtau)
 
     def pen_map(self, x):
         return self.unpack(x)[0].copy()
@@ -214,21 +227,24 @@ class _RobustMaps:
         ci = n_u
         if self.strict:
             FF, f1 = _pattern_gram(Xt, D)
-            FF += np.kron(D.T @ D, J)
+            if eps > 0:
+                FF += np.kron(D.T @ D, J)
             for a, sa in ((V, 1.0), (W, -1.0)):
                 G[ci, a] = G[a, ci] = w["loss"] * sa * f1
                 for b, sb in ((V, 1.0), (W, -1.0)):
                     G[a, b] += w["loss"] * sa * sb * FF
             G[ci, ci] = w["loss"] * self.n
-            K = Xt.T @ Xt + (J if eps > 0 else 0.0)
-            G[:n_u, :n_u] += w["cone"] * np.kron(np.eye(2 * P), K)
+            if self.cones:
+                K = Xt.T @ Xt + (J if eps > 0 else 0.0)
+                G[:n_u, :n_u] += w["cone"] * np.kron(np.eye(2 * P), K)
         else:
             for rows, other, own, sign in (
                 (self.pos, ~self.pos, V, 1.0),
                 (~self.pos, self.pos, W, -1.0),
             ):
                 FF, f1 = _pattern_gram(Xt[rows], D[rows])
-                FF += np.kron(D[rows].T @ D[rows], J)
+                if eps > 0:
+                    FF += np.kron(D[rows].T @ D[rows], J)
                 G[own, own] += w["loss"] * FF
                 G[ci, own] = G[own, ci] = w["loss"] * sign * f1
                 # R: the other label's rows through this block's groups
@@ -248,6 +264,9 @@ class _RobustMaps:
                 taus = np.arange(n_u + 1, self.size)
                 G[taus, taus] += w["cone"]
         G[:n_u, :n_u] += w["pen"] * np.eye(n_u)
+        if not self.intercept:  # c stays 0: its row is the identity
+            G[ci, :] = G[:, ci] = 0.0
+            G[ci, ci] = 1.0
         return G
 
     # -- proximal steps ----------------------------------------------------
@@ -330,7 +349,11 @@ class _RobustMaps:
                 idx = np.flatnonzero(todo)
                 if idx.size == 0:
                     break
-                sub = (a0[idx], T0[idx], None if R0 is None else R0[idx])
+                sub = (
+                    a0[idx],
+                    None if T0 is None else T0[idx],
+                    None if R0 is None else R0[idx],
+                )
                 ti, up = t[idx], upper[idx]
                 e = expit(-self.margin(*sub, ti))
                 psi = ti - up * e
