@@ -14,6 +14,17 @@ from skconvexnn.exceptions import InsufficientMemoryError
 from skconvexnn.solvers import ADMMSolver, ConicSolver, InteriorPointSolver, _base
 
 
+def _peak(solver, program):
+    """Peak bytes traced while ``solver`` solves ``program``."""
+    tracemalloc.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        solver.solve(program)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
 @pytest.mark.parametrize("formulation", ["relu", "gated"])
 @pytest.mark.parametrize("size", [(200, 5, 20), (1500, 8, 30)])
 def test_estimates_bound_the_measured_peak(formulation, size):
@@ -24,13 +35,7 @@ def test_estimates_bound_the_measured_peak(formulation, size):
         InteriorPointSolver(tol=1e-4),
         ADMMSolver(max_iter=100),
     ):
-        tracemalloc.start()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            solver.solve(program)
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        assert solver.memory_estimate(program) >= peak, solver.name
+        assert solver.memory_estimate(program) >= _peak(solver, program), solver.name
 
 
 def test_too_large_a_program_is_refused_with_the_estimate(monkeypatch):
@@ -77,10 +82,4 @@ def test_robust_admm_estimate_bounds_the_measured_peak(formulation, size):
     )
     # two back-end iterations: the peak is the compilation and first factor
     for solver in (ConicSolver("CLARABEL", max_iter=2), ADMMSolver(max_iter=100)):
-        tracemalloc.start()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            solver.solve(program)
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        assert solver.memory_estimate(program) >= peak, solver.name
+        assert solver.memory_estimate(program) >= _peak(solver, program), solver.name

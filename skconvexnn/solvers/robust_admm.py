@@ -16,7 +16,10 @@ only) are linear in :math:`x` and :math:`Cx` collects the cone constraints:
 the signed pre-activations :math:`\sigma_g\circ\tilde X u_g` with the weight
 parts for ``"strict"`` (:math:`\min_k (\sigma_g\circ\tilde X u_g)_k \ge
 \varepsilon\lVert u_g[:d]\rVert_1`), the pairs :math:`(\tau_g, u_g[:d])` for
-the flip-tolerant ℓ1 cones. The term :math:`\sum_i (R_{ki})_+` with
+the flip-tolerant ℓ1 cones. The hinge loss of the standard program
+(:class:`~skconvexnn.problem.ConvexReLUProgram`, one output) is the strict
+formulation at :math:`\varepsilon = 0` (``"gated"``: without cones; no
+intercept when it is not fitted). The term :math:`\sum_i (R_{ki})_+` with
 :math:`R_{ki} = \tilde x_k^\top \bar h_i + \varepsilon\tau_{\bar h_i}` is the
 worst-case contribution of the units that hurt sample ``k``; it is exact at
 the optimum because the margin decreases in :math:`\tau`.
@@ -32,9 +35,9 @@ costs nothing. Every proximal step is exact and vectorised:
   :math:`a = a^0 + t`, :math:`T = \operatorname{soft}(T^0, \varepsilon t)`,
   :math:`R = \operatorname{prox}_{t(\cdot)_+}(R^0)`, and the margin
   :math:`m(t)` is increasing, concave and piecewise linear, so the scalar
-  condition :math:`\rho t \in -s_k\partial\ell(m(t))` is solved by Newton's
-  method from the left (finite for the hinge, safeguarded for the logistic
-  loss);
+  condition :math:`\rho t \in -s_k\partial\ell(m(t))` is solved exactly for
+  the hinge (the margin at every sorted kink from suffix sums, then the root
+  on its segment) and by safeguarded Newton for the logistic loss;
 * the group norm: group soft-thresholding of the weight parts;
 * the cones: a one-dimensional monotone search for the soft-threshold level
   of the weight parts (bisection).
@@ -42,7 +45,11 @@ costs nothing. Every proximal step is exact and vectorised:
 The returned point is the ADMM iterate :math:`x`: for the flip-tolerant
 formulation every point is feasible and the best objective seen at the
 checks is kept; for ``"strict"`` the remaining cone violation is reported by
-the estimator (``constraint_violation_``).
+the estimator (``constraint_violation_``). No duality gap is computed: ``tol``
+bounds the relative primal and dual residuals. Convergence is slow on these
+piecewise-linear programs when they are degenerate (hinge loss, small
+``alpha``, strict cones): tens of thousands of iterations, with a
+``ConvergenceWarning`` at ``max_iter``.
 """
 
 import time
