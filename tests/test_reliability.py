@@ -184,3 +184,27 @@ def test_time_limit_bounds_cutting_plane_fits():
     assert np.all(np.isfinite(est.predict(X)))
     # never worse than predicting the mean, even when stopped early
     assert est.objective_ <= 0.5 * np.var(y)
+
+
+@pytest.mark.parametrize("solver", ["cvxpy", "admm"])
+def test_time_limit_bounds_robust_fits(solver):
+    import time
+
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import MinMaxScaler
+
+    from skconvexnn import RobustConvexReLUClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = MinMaxScaler().fit_transform(X)
+    # unbounded: about 60 s (cvxpy) and 120 s (admm) on two cores
+    clf = RobustConvexReLUClassifier(
+        0.05, solver=solver, time_limit=1.0, random_state=0
+    )
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    assert time.perf_counter() - start <= 1.0 * 1.1
+    assert not clf.converged_
+    assert np.all(np.isfinite(clf.decision_function(X)))

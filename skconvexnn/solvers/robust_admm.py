@@ -549,6 +549,11 @@ def solve_robust(
             ]
             z_cone = new_c
         if not check:
+            # the limit is checked every iteration (one costs milliseconds
+            # at cancer size, a check's ten iterations a tenth of a second)
+            if deadline is not None and time.perf_counter() > deadline:
+                status = "time_limit"
+                break
             continue
         if not np.all(np.isfinite(x)):
             status = "diverged"
