@@ -16,8 +16,9 @@ Columns, on the test set at radius epsilon (units of the scaled X): clean
 accuracy, PGD robust accuracy (50 steps, 5 random restarts, clipped to
 [0, 1]; an upper bound on robust accuracy), certified accuracy
 (:func:`skconvexnn.robustness.certified_score`, a lower bound), fit time, and
-for the robust models the program's objective (the two routes solve the same
-programs).
+for the robust models the program's objective (the two routes start from the
+same gates; the refinement re-solves over rows refined from each route's own
+first solution).
 """
 
 import argparse
