@@ -75,10 +75,13 @@ class RobustConvexReLUClassifier(ClassifierMixin, BaseEstimator):
         ``"cvxpy"``: the conic program through cvxpy (licensed commercial
         back-ends first, then Clarabel, ECOS, SCS). ``"admm"``: the built-in
         ADMM solver (:mod:`skconvexnn.solvers.robust_admm`; numpy and scipy
-        only, exact proximal steps, objective within 1e-4 of cvxpy's at
-        ``tol=1e-6`` in the tests; the strict formulation's small remaining
-        cone violation is reported in ``constraint_violation_``). ``"auto"``
-        means ``"cvxpy"``, which was faster on the benchmark's programs
+        only, exact proximal steps; objective within 1e-4 of cvxpy's on the
+        tests' small programs at the default ``tol``, but slow on large or
+        degenerate ones — more than 10 000 iterations on breast_cancer, or
+        with the hinge loss, the strict formulation and a small ``alpha``;
+        the strict formulation's small remaining cone violation is reported
+        in ``constraint_violation_``). ``"auto"`` means ``"cvxpy"``, which
+        was faster and more accurate on the benchmark's programs
         (``asv_benchmarks/bench_robust.py``).
     cvxpy_solver : str or None, default=None
         cvxpy back-end; None routes automatically.
