@@ -166,9 +166,8 @@ class _RobustMaps:
         V, W = U[:P], U[P:]
         preV, preW = Xt @ V.T, Xt @ W.T
         pos = self.pos[:, None]
-        a = np.where(self.pos, np.einsum("ki,ki->k", D, preV), 0.0)
-        a += np.where(self.pos, 0.0, np.einsum("ki,ki->k", D, preW))
-        a += y * c
+        helping = np.where(pos, preV, preW)  # h = v for y = +1, w for y = -1
+        a = np.einsum("ki,ki->k", D, helping) + y * c
         T = np.where(pos, D @ V[:, :d], D @ W[:, :d]) if self.eps > 0 else None
         R = np.where(pos, preW, preV)
         if self.use_tau:
@@ -473,7 +472,6 @@ def solve_robust(
     """
     maps = _RobustMaps(program)
     hinge = program.loss.name == "hinge"
-    w = maps.weights
     factor = linalg.cho_factor(maps.gram())
     x = np.zeros(maps.size)
     if init is not None:
@@ -485,69 +483,48 @@ def solve_robust(
         x = maps.pack(U, float(c[0]), tau)
     rho0 = maps.rho_start * float(maps.s.mean()) if rho is None else float(rho)
     rho = rho0
-    z_loss = list(maps.loss_map(x))
-    z_pen = maps.pen_map(x)
-    z_cone = list(maps.cone_map(x)) if maps.has_cone else None
-    u_loss = [None if b is None else np.zeros_like(b) for b in z_loss]
-    u_pen = np.zeros_like(z_pen)
-    u_cone = (
-        None
-        if z_cone is None
-        else [None if b is None else np.zeros_like(b) for b in z_cone]
-    )
-
-    def minus(zs, us):
-        return [None if z is None else z - u for z, u in zip(zs, us)]
-
-    def norm2(parts):
-        return sum(float(np.sum(b * b)) for b in parts if b is not None)
-
     lam = None  # the loss multipliers over w["loss"], warm start of the prox
+
+    def loss_prox(parts, rho_block):
+        nonlocal lam
+        *new, t = maps.loss_prox(
+            *parts, rho_block, hinge, None if lam is None else lam / rho
+        )
+        lam = t * rho
+        return new
+
+    copies = [
+        _Copy(maps.weights["loss"], maps.loss_map, maps.loss_adjoint, loss_prox, x),
+        _Copy(
+            maps.weights["pen"],
+            lambda v: [maps.pen_map(v)],
+            maps.pen_adjoint,
+            lambda parts, rho_block: [maps.pen_prox(parts[0], rho_block)],
+            x,
+        ),
+    ]
+    if maps.has_cone:
+        copies.append(
+            _Copy(
+                maps.weights["cone"],
+                maps.cone_map,
+                maps.cone_adjoint,
+                lambda parts, rho_block: list(maps.cone_prox(*parts)),
+                x,
+            )
+        )
+
     best_x, best_value = x.copy(), _objective(program, maps, x)
     status, it = "max_iter", 0
     r_primal = r_dual = np.inf
     for it in range(1, max_iter + 1):
-        rhs = w["loss"] * maps.loss_adjoint(*minus(z_loss, u_loss))
-        rhs += w["pen"] * maps.pen_adjoint(z_pen - u_pen)
-        if z_cone is not None:
-            rhs += w["cone"] * maps.cone_adjoint(*minus(z_cone, u_cone))
+        rhs = copies[0].rhs()
+        for copy in copies[1:]:
+            rhs += copy.rhs()
         x = linalg.cho_solve(factor, rhs)
         check = it % check_every == 0
-        if check:
-            old = (z_loss, z_pen, z_cone)
-        # loss copy
-        Kx = maps.loss_map(x)
-        hat = [
-            None if k is None else relaxation * k + (1 - relaxation) * z
-            for k, z in zip(Kx, z_loss)
-        ]
-        arg = [None if h is None else h + u for h, u in zip(hat, u_loss)]
-        *new, t = maps.loss_prox(
-            *arg, rho * w["loss"], hinge, None if lam is None else lam / rho
-        )
-        lam = t * rho
-        u_loss = [None if h is None else u + h - z for h, u, z in zip(hat, u_loss, new)]
-        Kx_loss, z_loss = Kx, new
-        # penalty copy
-        Kp = maps.pen_map(x)
-        hat_p = relaxation * Kp + (1 - relaxation) * z_pen
-        new_p = maps.pen_prox(hat_p + u_pen, rho * w["pen"])
-        u_pen = u_pen + hat_p - new_p
-        z_pen = new_p
-        # cone copy
-        if z_cone is not None:
-            Kc = maps.cone_map(x)
-            hat_c = [
-                None if k is None else relaxation * k + (1 - relaxation) * z
-                for k, z in zip(Kc, z_cone)
-            ]
-            arg_c = [None if h is None else h + u for h, u in zip(hat_c, u_cone)]
-            new_c = list(maps.cone_prox(*arg_c))
-            u_cone = [
-                None if h is None else u + h - z
-                for h, u, z in zip(hat_c, u_cone, new_c)
-            ]
-            z_cone = new_c
+        for copy in copies:
+            copy.update(x, relaxation, rho, keep_old=check)
         if not check:
             # the limit is checked every iteration (one costs milliseconds
             # at cancer size, a check's ten iterations a tenth of a second)
@@ -558,42 +535,30 @@ def solve_robust(
         if not np.all(np.isfinite(x)):
             status = "diverged"
             break
-        # residuals (weighted, relative)
-        prim = w["loss"] * norm2(
-            [k - z for k, z in zip(Kx_loss, z_loss) if k is not None]
-        )
-        prim += w["pen"] * norm2([Kp - z_pen])
-        scale_p = w["loss"] * max(norm2(Kx_loss), norm2(z_loss))
-        scale_p += w["pen"] * max(norm2([Kp]), norm2([z_pen]))
-        dz = w["loss"] * maps.loss_adjoint(
-            *[None if z is None else z - o for z, o in zip(z_loss, old[0])]
-        )
-        dz += w["pen"] * maps.pen_adjoint(z_pen - old[1])
-        # at the optimum the blocks' dual terms cancel: scale by the largest
+        # residuals (weighted, relative); at the optimum the copies' dual
+        # terms cancel, so the dual residual is scaled by the largest one
+        prim = scale_p = 0.0
+        dz = None
+        for copy in copies:
+            prim += copy.weight * _norm2(_minus(copy.Kx, copy.z))
+            scale_p += copy.weight * max(_norm2(copy.Kx), _norm2(copy.z))
+            step = copy.weight * copy.adjoint(*_minus(copy.z, copy.old))
+            dz = step if dz is None else dz + step
         dual_scale = max(
-            np.linalg.norm(w["loss"] * maps.loss_adjoint(*u_loss)),
-            np.linalg.norm(w["pen"] * maps.pen_adjoint(u_pen)),
+            np.linalg.norm(copy.weight * copy.adjoint(*copy.u)) for copy in copies
         )
-        if z_cone is not None:
-            prim += w["cone"] * norm2(
-                [k - z for k, z in zip(Kc, z_cone) if k is not None]
-            )
-            scale_p += w["cone"] * max(norm2(Kc), norm2(z_cone))
-            dz += w["cone"] * maps.cone_adjoint(
-                *[None if z is None else z - o for z, o in zip(z_cone, old[2])]
-            )
-            dual_scale = max(
-                dual_scale, np.linalg.norm(w["cone"] * maps.cone_adjoint(*u_cone))
-            )
         r_primal = np.sqrt(prim) / max(np.sqrt(scale_p), 1e-12)
         r_dual = np.linalg.norm(dz) / max(dual_scale, 1e-12)
+        value = None
         if not maps.strict:
             value = _objective(program, maps, x)
             if value < best_value:
                 best_x, best_value = x.copy(), value
         if verbose:
+            if value is None:
+                value = _objective(program, maps, x)
             print(
-                f"robust admm {it:6d}  objective {_objective(program, maps, x):.10g}"
+                f"robust admm {it:6d}  objective {value:.10g}"
                 f"  r_pri {r_primal:.1e}  r_dual {r_dual:.1e}  rho {rho:.2e}"
             )
         if r_primal <= tol and r_dual <= tol:
@@ -607,10 +572,8 @@ def solve_robust(
             rho0 / RHO_RANGE <= rho * ratio <= rho0 * RHO_RANGE
         ):
             # scaled duals u = y / rho follow the penalty; the matrix does not
-            u_loss = [None if u is None else u / ratio for u in u_loss]
-            u_pen = u_pen / ratio
-            if u_cone is not None:
-                u_cone = [None if u is None else u / ratio for u in u_cone]
+            for copy in copies:
+                copy.u = [None if u is None else u / ratio for u in copy.u]
             rho *= ratio
     if maps.strict or status == "diverged" or not np.all(np.isfinite(x)):
         final = x if np.all(np.isfinite(x)) else best_x
@@ -621,6 +584,53 @@ def solve_robust(
     P = maps.P
     info = {"r_primal": float(r_primal), "r_dual": float(r_dual), "rho": float(rho)}
     return (U[:P][None].copy(), U[P:][None].copy(), np.array([c])), status, it, info
+
+
+def _minus(first, second):
+    """Part-wise difference of two lists of arrays (``None`` parts kept)."""
+    return [None if a is None else a - b for a, b in zip(first, second)]
+
+
+def _norm2(parts):
+    """Squared Euclidean norm of a list of arrays (``None`` parts skipped)."""
+    return sum(float(np.sum(b * b)) for b in parts if b is not None)
+
+
+class _Copy:
+    """One ADMM copy ``z = K x`` of the splitting: its weight, map, adjoint and
+    proximal step, the copy ``z`` and its scaled dual ``u`` (lists of arrays,
+    ``None`` for absent parts)."""
+
+    def __init__(self, weight, forward, adjoint, prox, x):
+        self.weight, self.forward, self.adjoint, self.prox = (
+            weight,
+            forward,
+            adjoint,
+            prox,
+        )
+        self.z = list(forward(x))
+        self.u = [None if b is None else np.zeros_like(b) for b in self.z]
+        self.Kx = self.old = None
+
+    def rhs(self):
+        """This copy's term ``w K^T (z - u)`` of the x-update."""
+        return self.weight * self.adjoint(*_minus(self.z, self.u))
+
+    def update(self, x, relaxation, rho, keep_old=False):
+        """Over-relaxed copy and scaled dual updates after the x-update."""
+        if keep_old:
+            self.old = self.z
+        self.Kx = list(self.forward(x))
+        hat = [
+            None if k is None else relaxation * k + (1 - relaxation) * z
+            for k, z in zip(self.Kx, self.z)
+        ]
+        new = self.prox(
+            [None if h is None else h + u for h, u in zip(hat, self.u)],
+            rho * self.weight,
+        )
+        self.u = [None if h is None else u + h - z for h, u, z in zip(hat, self.u, new)]
+        self.z = new
 
 
 def _objective(program, maps, x):
