@@ -65,6 +65,7 @@ from scipy import linalg, optimize
 from threadpoolctl import threadpool_limits
 
 from ..exceptions import ConvergenceWarning
+from ..robust_program import ROBUST_FORMULATIONS
 from ._base import (
     BaseSolver,
     SolverResult,
@@ -126,11 +127,11 @@ class ADMMSolver(BaseSolver):
 
     name = "admm"
     supported_losses = ("squared_error", "poisson", "binary_log_loss")
-    supported_formulations = ("relu", "gated", "flip_tolerant", "strict")
+    supported_formulations = ("relu", "gated", *ROBUST_FORMULATIONS)
 
     @classmethod
     def losses_for(cls, formulation):
-        if formulation in ("flip_tolerant", "strict"):
+        if formulation in ROBUST_FORMULATIONS:
             return ROBUST_LOSSES
         return (*cls.supported_losses, "hinge")
 
@@ -169,9 +170,7 @@ class ADMMSolver(BaseSolver):
         """The Gram matrix and its factor (``P(d+1)``-square), the signed
         slacks and duals with a step's copies (``n x 2P``, single precision
         above ``n P (d+1) = 2^26``) and the certificate's chunks."""
-        if program.formulation in ("flip_tolerant", "strict"):
-            return robust_memory_estimate(program)
-        if program.loss.name == "hinge":  # one output block at a time
+        if _robust_splitting(program):  # one output block at a time
             return robust_memory_estimate(program)
         n, p, P = program.n_samples, program.n_features + 1, program.n_patterns
         G = 2 * P if program.formulation == "relu" else P
@@ -186,28 +185,21 @@ class ADMMSolver(BaseSolver):
         deadline = (
             None if self.time_limit is None else time.perf_counter() + self.time_limit
         )
-        if program.formulation in ("flip_tolerant", "strict"):
-            return self._solve_robust(program, init, deadline)
-        if program.loss.name == "hinge":
-            # each output's hinge program is the strict robust program at
-            # epsilon 0 (gated: without its cones): same splitting
-            return combine_blocks(
-                [
-                    self._solve_robust(
-                        program if program.n_outputs == 1 else program.output_block(j),
-                        None if init is None else tuple(x[j : j + 1] for x in init),
-                        deadline,
-                    )
-                    for j in range(program.n_outputs)
-                ]
-            )
-        smooth = program.loss.name != "squared_error"
+        if _robust_splitting(program):
+            # robust programs (one output), and each hinge output as the strict
+            # robust program at epsilon 0 (gated: without its cones)
+            solve = self._solve_robust
+        elif program.loss.name != "squared_error":
+            solve = self._solve_smooth
+        else:
+            solve = self._solve_block
         blocks = []
         for j in range(program.n_outputs):
             block = program if program.n_outputs == 1 else program.output_block(j)
             start = None if init is None else tuple(x[j : j + 1] for x in init)
-            solve = self._solve_smooth if smooth else self._solve_block
             blocks.append(solve(block, start, deadline))
+        if solve == self._solve_robust:  # it warns with its residuals
+            return combine_blocks(blocks)
         for block in blocks:
             if not block.converged:
                 where = where_stopped(block.info)
@@ -360,6 +352,12 @@ class ADMMSolver(BaseSolver):
                 "refactorizations": state.factorizations,
             },
         )
+
+
+def _robust_splitting(program):
+    """Whether ``program`` is solved by :mod:`.robust_admm` (robust programs
+    and the hinge loss) rather than by the certified splitting here."""
+    return program.formulation in ROBUST_FORMULATIONS or program.loss.name == "hinge"
 
 
 class _Runner:
