@@ -130,6 +130,40 @@ def test_start_point_is_never_worsened():
     assert program.objective(short.V, short.W, short.c) <= start_value * (1 + 1e-12)
 
 
+@pytest.mark.parametrize("formulation", ["relu", "gated"])
+@pytest.mark.parametrize("weights", [False, True])
+def test_warm_start_from_the_optimum_is_certified_without_iterating(
+    formulation, weights
+):
+    # the start's own dual bound (multipliers fitted to its residual) must
+    # certify it: no iteration, and a lower bound below the independent optimum
+    program = _program(n=80, P=12, formulation=formulation, weights=weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        exact = InteriorPointSolver(tol=1e-9).solve(program)
+    warm = InteriorPointSolver(tol=1e-6).solve(
+        program, init=(exact.V, exact.W, exact.c)
+    )
+    optimum = _oracle(program)
+    assert warm.converged and warm.n_iter == 0
+    assert warm.info["gap"] <= 1e-6
+    assert warm.info["dual"] / program.scale <= optimum * (1 + 1e-9)
+    value = program.objective(warm.V, warm.W, warm.c)
+    assert abs(value - optimum) <= 1e-6 * optimum
+
+
+def test_warm_start_from_a_worse_point_still_converges():
+    # a start that is not optimal is only an incumbent: the solve proceeds
+    program = _program(n=80, P=12)
+    rough = InteriorPointSolver(tol=1e-2).solve(program)
+    zero_start = tuple(np.zeros_like(x) for x in (rough.V, rough.W, rough.c))
+    result = InteriorPointSolver(tol=1e-7).solve(program, init=zero_start)
+    optimum = _oracle(program)
+    assert result.converged and result.n_iter > 0
+    value = program.objective(result.V, result.W, result.c)
+    assert abs(value - optimum) <= 1e-6 * optimum
+
+
 def test_iteration_limit_warns_and_returns_a_feasible_point():
     program = _program(n=80, P=12)
     with pytest.warns(ConvergenceWarning, match="max_iter"):
