@@ -740,10 +740,13 @@ class _PrimalDual:
         U, T = self._solve_reduced(rhs_u, rhs_t)
         self.U, self.T = U, T
         s_lin, s_soc = self._G(U, T)
-        self.Ss = _shift_soc(s_soc)
-        self.S = _shift_lin(s_lin) if q.relu else None
-        self.Z = _shift_lin(-s_lin) if q.relu else None
-        self.Zs = _shift_soc(-s_soc)
+        # one shift for all cones (CVXOPT's rule): shifting the linear rows
+        # and the second-order cones separately left the few second-order
+        # cones far from the central path (first steps 0.001-0.09 at
+        # n=10^4, d=20, P=200; with one shift 0.6-0.9, 93 -> 82 iterations;
+        # n=1000: 36 -> 33)
+        self.S, self.Ss = _shift_cones(s_lin, s_soc)
+        self.Z, self.Zs = _shift_cones(None if s_lin is None else -s_lin, -s_soc)
 
     def _warm_start(self, U):
         """A starting point ``U`` (e.g. a previous solution) becomes the
@@ -1033,19 +1036,17 @@ def _dT_of(W2, rhs_t, dU):
     return (rhs_t - np.sum(W2[:, 0, 1:] * dU[:, :-1], axis=1)) / W2[:, 0, 0]
 
 
-def _shift_lin(x):
-    low = float(x.min())
-    return x + (1.0 + max(0.0, -low)) if low <= 0 else x.copy()
-
-
-def _shift_soc(x):
-    nrm = np.linalg.norm(x[:, 1:], axis=1)
-    worst = float(np.max(nrm - x[:, 0]))
-    if worst < 0:
-        return x.copy()
-    out = x.copy()
-    out[:, 0] += 1.0 + worst
-    return out
+def _shift_cones(lin, soc):
+    """Shift every cone by the same multiple of its identity, 1 + the
+    largest violation over all of them (CVXOPT's rule)."""
+    nrm = np.linalg.norm(soc[:, 1:], axis=1)
+    worst = float(np.max(nrm - soc[:, 0]))
+    if lin is not None:
+        worst = max(worst, -float(lin.min()))
+    shift = 0.0 if worst < 0 else 1.0 + worst
+    out = soc.copy()
+    out[:, 0] += shift
+    return (None if lin is None else lin + shift), out
 
 
 def _add_blocks(M, blocks):
