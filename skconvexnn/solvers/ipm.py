@@ -198,7 +198,7 @@ class InteriorPointSolver(BaseSolver):
         deadline = (
             None if self.time_limit is None else time.perf_counter() + (self.time_limit)
         )
-        data = _Quadratic(program)
+        data = _Quadratic(program, threads=factor_threads)
         if data.f0 <= 0.0 or data.n_groups == 0:
             # constant targets (or no pattern): the zero network is optimal
             V, W, c = zero_solution(program)
@@ -261,7 +261,7 @@ class _Quadratic:
     """The centred quadratic data of one output's program, scaled so that the
     zero network has objective 1."""
 
-    def __init__(self, program):
+    def __init__(self, program, threads=1):
         Xt, D = program.Xt, program.patterns
         s = program.sample_weight
         y = program.Y[:, 0]
@@ -283,7 +283,7 @@ class _Quadratic:
         self.n_groups = (2 * P if self.relu else P) if P else 0
         if f0 <= 0.0 or P == 0:
             return
-        self.A = self._gram() / f0
+        self.A = self._gram(threads)
         self.b = pattern_rmatvec(Xt, D, s * yc).ravel() / f0
         self.alpha = program.alpha / f0
         self.gates = program.gates.T  # (P, p)
@@ -336,21 +336,24 @@ class _Quadratic:
         size = max(1, _CHUNK_ENTRIES // max(self.n, 1))
         return [slice(g, g + size) for g in range(0, self.n_groups, size)]
 
-    def _gram(self):
-        """``A = (QF)^T (QF)`` accumulated over row chunks of ``F``."""
+    def _gram(self, threads=1):
+        """``A = (QF)^T (QF) / f0`` accumulated over row chunks of ``F``."""
         Xt, D, s, n, p, P = self.Xt, self.D, self.s, self.n, self.p, self.P
-        A = np.zeros((P * p, P * p))
+        A = np.zeros((P * p, P * p), order="F")
         rows = max(1, _CHUNK_ENTRIES // (P * p))
         mean = self.mean_F.ravel()
-        sq = np.sqrt(s)
-        for start in range(0, n, rows):
-            sl = slice(start, start + rows)
-            F = (D[sl, :, None] * Xt[sl, None, :]).reshape(-1, P * p) - mean
-            F *= sq[sl, None]
-            A = linalg.blas.dsyrk(
-                1.0, F, beta=1.0, c=A, trans=1, lower=1, overwrite_c=1
-            )
-        return np.tril(A) + np.tril(A, -1).T
+        weight = np.sqrt(s / self.f0)
+        with _blas_threads(threads):
+            for start in range(0, n, rows):
+                sl = slice(start, start + rows)
+                F = (D[sl, :, None] * Xt[sl, None, :]).reshape(-1, P * p) - mean
+                F *= weight[sl, None]
+                # F.T is Fortran-ordered: BLAS takes it without a copy
+                A = linalg.blas.dsyrk(
+                    1.0, F.T, beta=1.0, c=A, trans=0, lower=1, overwrite_c=1
+                )
+        A += np.tril(A, -1).T  # dsyrk filled the lower triangle
+        return A.T  # the same symmetric matrix, C-ordered
 
     # --- maps between groups and the program's (V, W, c) -------------------
     def combine(self, U):
