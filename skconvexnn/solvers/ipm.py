@@ -31,7 +31,8 @@ accumulated from row chunks):
   :math:`A + K_v S^{-1} K_w` with :math:`S = K_v + K_w` (size ``P(d+1)``;
   :math:`K_v S^{-1} K_w = (K_v^{-1} + K_w^{-1})^{-1}`, but only :math:`S`, which
   stays well conditioned near the optimum, is inverted) and ``(d+1) x (d+1)``
-  solves per pattern, followed by iterative refinement on the full system.
+  solves per pattern, followed by iterative refinement on the whole reduced
+  system.
   The factor is formed in single precision until refinement cannot reach the
   accuracy asked for, then in double precision.
 
@@ -702,7 +703,7 @@ class _PrimalDual:
         # Newton directions are refined to a relative residual of
         # 0.1 min(tol, 1e-4) (1e-14 for tol < 1e-5), and a factorisation that
         # cannot reach min(tol, 1e-4) (1e-10) is refactored in double
-        # precision, then (ReLU) as the full system. Measured (n=1000, d=10,
+        # precision. Measured (n=1000, d=10,
         # P=100, and the rounds of a cutting-plane fit): the tight setting
         # costs 1.5-3 times the time for the same iterations and gap; a
         # residual floor above tol stalls the dual residual above tol (a
@@ -717,7 +718,6 @@ class _PrimalDual:
         G, p, n = q.n_groups, q.p, q.n
         self.m = (n * G if q.relu else 0) + G  # degree of the cone
         self.iterations = 0
-        self.full = False
         self.best_primal, self.best_dual = np.inf, -np.inf
         self.best_point = np.zeros((G, p))
         self.gap = np.inf
@@ -808,9 +808,8 @@ class _PrimalDual:
         formed from the inverses of ``K_v`` and ``K_w``, which near the
         optimum lost accuracy and forced a factorisation of the full
         ``2P(d+1)`` system (measured: 60-140 ms each against 4-8 ms); through
-        ``S = K_v + K_w`` the split stays accurate far longer (on the
-        benchmark program, to a gap of 1e-7); the full system remains the
-        fallback for tight tolerances.
+        ``S = K_v + K_w`` the split stays as accurate as the full system
+        was, to the end.
         """
         q, sc = self.data, self.scaling
         G, p, P = q.n_groups, q.p, q.P
@@ -822,9 +821,6 @@ class _PrimalDual:
         K[:, :-1, :-1] += W2[:, 1:, 1:] - W2[:, 1:, :1] * W2[:, :1, 1:] / W2[:, :1, :1]
         K[:, -1, -1] += q.redundant
         self.K = K
-        if q.relu and self.full:
-            self._factor_full()
-            return
         if q.relu:
             # (K_v^-1 + K_w^-1)^-1 = K_v S^-1 K_w with S = K_v + K_w: only
             # S is inverted, which stays well conditioned where K_v or K_w
@@ -848,20 +844,6 @@ class _PrimalDual:
         with _blas_threads(self.factor_threads):
             self.chol = (_cholesky(M), scale)
 
-    def _factor_full(self):
-        """Factor the full matrix of size ``2P(d+1)`` (double precision)."""
-        q, K = self.data, self.K
-        Pp = q.P * q.p
-        M = np.empty((2 * Pp, 2 * Pp))
-        M[:Pp, :Pp] = M[Pp:, Pp:] = q.A
-        M[:Pp, Pp:] = M[Pp:, :Pp] = -q.A
-        _add_blocks(M, K)
-        scale = 1.0 / np.sqrt(np.maximum(np.diag(M), 1e-300))
-        M *= scale[:, None]
-        M *= scale[None, :]
-        with _blas_threads(self.factor_threads):
-            self.chol = (_cholesky(M), scale)
-
     def _apply_reduced(self, dU):
         """``(E^T A E + K) dU``."""
         return self._hess(dU) + np.einsum("gij,gj->gi", self.K, dU)
@@ -869,7 +851,7 @@ class _PrimalDual:
     def _solve_once(self, R):
         q = self.data
         P, p = q.P, q.p
-        if q.relu and not self.full:
+        if q.relu:
             K, Sinv, Rv, Rw = self.K, self.Sinv, R[:P], R[P:]
             # a = dv - dw from (A + K_v S^-1 K_w) a = K_w S^-1 Rv - K_v S^-1 Rw,
             # then dv = S^-1 (Rv + Rw + K_w a) and dw = dv - a
@@ -909,17 +891,14 @@ class _PrimalDual:
             if np.abs(new_res).max() >= err:
                 break
             dU, res = new, new_res
-        err = np.abs(res).max() / size
-        if err > self.refine_accept:
-            # not accurate enough: first leave single precision, then (ReLU),
-            # if the split is far off, factor the full matrix (below 1e-6 the
-            # full system was slower for no better gap at tol=1e-8)
-            if self.precision == np.float32:
-                self.precision = np.float64
-            elif self.data.relu and not self.full and err > 1e-6:
-                self.full = True
-            else:
+        if np.abs(res).max() > self.refine_accept * size:
+            # not accurate enough: leave single precision; in double precision
+            # the direction is as accurate as it gets (factoring the full
+            # 2P(d+1) system instead was 2-4 times slower at tol=1e-8 and
+            # reached no smaller gap: n=1000, d=10, P=100, and P=305, d=5)
+            if self.precision == np.float64:
                 return dU, _dT_of(W2, rhs_t, dU)
+            self.precision = np.float64
             self._factor()
             return self._solve_reduced(rhs_u, rhs_t, refine)
         return dU, _dT_of(W2, rhs_t, dU)
