@@ -26,6 +26,7 @@ for some output :math:`j` (Pilanci & Ergen's dual constraint). Hence
   otherwise it is an estimate.
 """
 
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -150,6 +151,7 @@ def find_violating_units(
     n_units=20,
     fit_intercept=True,
     random_state=None,
+    deadline=None,
 ):
     r"""Search for units that violate the dual constraint, for each output.
 
@@ -170,6 +172,10 @@ def find_violating_units(
     fit_intercept : bool, default=True
         If False, the all-active pattern is excluded.
     random_state : int, RandomState instance or None
+    deadline : float or None, default=None
+        ``time.perf_counter()`` value after which the local ascent stops (the
+        largest value found so far is reported: a smaller, still valid,
+        violation).
 
     Returns
     -------
@@ -188,6 +194,8 @@ def find_violating_units(
             W = _start_directions(X, g, n_random, start_gates, rng)
             value, sign, bias = _best_bias(X, g, W, allow_all=fit_intercept)
             for _ in range(ASCENT_STEPS):
+                if deadline is not None and time.perf_counter() > deadline:
+                    break
                 W_new = _ascent_step(X, g, W, sign, bias)
                 v_new, s_new, b_new = _best_bias(X, g, W_new, allow_all=fit_intercept)
                 better = v_new > value

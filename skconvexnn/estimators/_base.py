@@ -408,6 +408,7 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 fit_intercept=self.fit_intercept,
                 start_gates=np.vstack([coefs[0], intercepts[0]]),
                 random_state=self.random_state,
+                deadline=None if self.time_limit is None else start + self.time_limit,
             )
         self._log(f"certificate: dual violation {violation:.3g}", start)
         solution = (result.V, result.W, result.c)
