@@ -232,9 +232,8 @@ class ADMMSolver(BaseSolver):
                 f"solver 'admm' stopped with status {status!r} after {n_iter} "
                 f"iterations (relative residuals {info['r_primal']:.1e} primal, "
                 f"{info['r_dual']:.1e} dual; tol={self._residual_tol:g}); the "
-                "model uses "
-                "its last iterate. Increase max_iter or time_limit, or loosen "
-                "tol.",
+                "model uses its last iterate. Increase max_iter or time_limit, "
+                "or loosen tol.",
                 ConvergenceWarning,
                 stacklevel=5,
             )

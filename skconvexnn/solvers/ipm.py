@@ -826,13 +826,12 @@ class _PrimalDual:
             # S is inverted, which stays well conditioned where K_v or K_w
             # alone does not (a row active for v is inactive for w)
             self.Sinv = _inv_spd(K[:P] + K[P:])
-            Minv = K[:P] @ self.Sinv @ K[P:]
-            Minv = 0.5 * (Minv + np.swapaxes(Minv, 1, 2))
+            blocks = K[:P] @ self.Sinv @ K[P:]
+            blocks = 0.5 * (blocks + np.swapaxes(blocks, 1, 2))
         else:
-            Minv = K.copy()
-            Minv[:, np.arange(p), np.arange(p)] += 1e-12 * q.mean_diag_A
-        self.Minv = Minv
-        diag = np.diag(q.A) + np.diagonal(Minv, axis1=1, axis2=2).ravel()
+            blocks = K.copy()
+            blocks[:, np.arange(p), np.arange(p)] += 1e-12 * q.mean_diag_A
+        diag = np.diag(q.A) + np.diagonal(blocks, axis1=1, axis2=2).ravel()
         scale = 1.0 / np.sqrt(np.maximum(diag, 1e-300))
         # formed directly in the factor's precision, scaled, then the
         # scaled blocks added: three passes over a P(d+1)-square matrix
@@ -840,7 +839,7 @@ class _PrimalDual:
         M *= scale[:, None].astype(M.dtype)
         M *= scale[None, :].astype(M.dtype)
         s_blocks = scale.reshape(P, p)
-        _add_blocks(M, Minv * s_blocks[:, :, None] * s_blocks[:, None, :])
+        _add_blocks(M, blocks * s_blocks[:, :, None] * s_blocks[:, None, :])
         with _blas_threads(self.factor_threads):
             self.chol = (_cholesky(M), scale)
 
@@ -1041,25 +1040,27 @@ def _add_blocks(M, blocks):
 _CONTROLLER = None
 
 
-def _blas_threads(limit):
-    """Context limiting BLAS to ``limit`` threads (a threadpoolctl
-    controller, created once: entering its context then costs microseconds)."""
+def _controller():
+    """The process's threadpoolctl controller, created once (entering one of
+    its contexts then costs microseconds)."""
     global _CONTROLLER
-    if limit is None:
-        return nullcontext()
     if _CONTROLLER is None:
         _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=limit, user_api="blas")
+    return _CONTROLLER
+
+
+def _blas_threads(limit):
+    """Context limiting BLAS to ``limit`` threads (None: no change)."""
+    if limit is None:
+        return nullcontext()
+    return _controller().limit(limits=limit, user_api="blas")
 
 
 def _blas_thread_limit():
     """The number of threads BLAS may use now (1 if unknown)."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()
     counts = [
         info["num_threads"]
-        for info in _CONTROLLER.info()
+        for info in _controller().info()
         if info.get("user_api") == "blas"
     ]
     return max(1, min(counts)) if counts else 1
