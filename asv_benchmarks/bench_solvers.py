@@ -1,6 +1,9 @@
 """Print a side-by-side table of the fixed-pattern solvers on one program.
 
-Run: ``python asv_benchmarks/bench_solvers.py [--quick] [--no-clarabel]``.
+Run: ``python asv_benchmarks/bench_solvers.py [--quick] [--no-clarabel]``, or
+``python asv_benchmarks/bench_solvers.py --large [N ...]`` for the IPM alone at
+d=20, P=200 (time, iterations, certified gap, cost split, peak memory of the
+solving process, exponent of time in n).
 
 The program is the synthetic planted problem of the solver issues: X ~ N(0, I),
 y from a planted ReLU network plus noise, squared loss, random patterns. Each
@@ -13,6 +16,10 @@ untimed solve).
 """
 
 import argparse
+import json
+import resource
+import subprocess
+import sys
 import time
 import tracemalloc
 import warnings
@@ -101,9 +108,83 @@ def main(quick, clarabel):
             )
 
 
+def solve_one(n, d, P):
+    """Child process of ``--large``: one IPM solve at tol=1e-4, printed as
+    JSON with the process's peak resident memory (everything it allocated,
+    not only numpy's tracemalloc-visible allocations)."""
+    program = planted_program(n, d, P)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = InteriorPointSolver(tol=1e-4).solve(program)
+    elapsed = time.perf_counter() - start
+    print(
+        json.dumps(
+            dict(
+                n=n,
+                d=d,
+                P=program.n_patterns,
+                time=elapsed,
+                iters=result.n_iter,
+                gap=result.info["gap"],
+                split=result.info["time_split"],
+                rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                estimate=InteriorPointSolver().memory_estimate(program) / 2**20,
+            )
+        )
+    )
+
+
+def large(sizes, d=20, P=200):
+    """The IPM alone at large n, each size in a fresh process; the exponent of
+    time in n is the slope of a least-squares line through log(time)."""
+    print(
+        f"{'n':>7}{'d':>4}{'P':>5}{'time s':>9}{'iters':>7}{'cert. gap':>11}"
+        f"{'assembly':>10}{'factor':>8}{'cert.':>7}{'solves+elem.':>14}"
+        f"{'peak RSS MiB':>14}{'estimate MiB':>14}"
+    )
+    rows = []
+    for n in sizes:
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", str(n), str(d), str(P)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        row = json.loads(out.strip().splitlines()[-1])
+        rows.append(row)
+        split = row["split"]
+        print(
+            f"{row['n']:>7}{row['d']:>4}{row['P']:>5}{row['time']:>9.1f}"
+            f"{row['iters']:>7}{row['gap']:>11.1e}{split['assembly']:>10.1f}"
+            f"{split['factorisation']:>8.1f}{split['certificate']:>7.1f}"
+            f"{split['solves_and_elementwise']:>14.1f}{row['rss']:>14.0f}"
+            f"{row['estimate']:>14.0f}",
+            flush=True,
+        )
+    if len(rows) > 1:
+        slope = np.polyfit(
+            np.log([r["n"] for r in rows]), np.log([r["time"] for r in rows]), 1
+        )[0]
+        print(f"time ~ n^{slope:.2f}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-clarabel", dest="clarabel", action="store_false")
+    parser.add_argument(
+        "--large",
+        nargs="*",
+        type=int,
+        metavar="N",
+        help="the IPM alone at d=20, P=200 for these n (default 2500 5000 10000)",
+    )
+    parser.add_argument("--one", nargs=3, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    main(args.quick, args.clarabel)
+    if args.one:
+        solve_one(*args.one)
+    elif args.large is not None:
+        large(args.large or [2500, 5000, 10000])
+    else:
+        main(args.quick, args.clarabel)

@@ -47,7 +47,7 @@ below ``tol``, and returns the best feasible point with that certified gap.
 import time
 import warnings
 from contextlib import nullcontext
-from functools import cached_property, partial
+from functools import cached_property, partial, wraps
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -199,7 +199,9 @@ class InteriorPointSolver(BaseSolver):
         deadline = (
             None if self.time_limit is None else time.perf_counter() + (self.time_limit)
         )
+        started = time.perf_counter()
         data = _Quadratic(program, threads=factor_threads)
+        assembly = time.perf_counter() - started
         if data.f0 <= 0.0 or data.n_groups == 0:
             # constant targets (or no pattern): the zero network is optimal
             V, W, c = zero_solution(program)
@@ -281,6 +283,19 @@ class InteriorPointSolver(BaseSolver):
                 "gap": float(ipm.gap),
                 "primal": float(ipm.best_primal * data.f0),
                 "dual": float(ipm.best_dual * data.f0),
+                # seconds: the Gram matrix, the Newton matrices and their
+                # factors, the certificates and polishes, everything else
+                # (triangular solves, refinement, O(n P) elementwise work)
+                "time_split": {
+                    "assembly": assembly,
+                    "factorisation": ipm.timing["factor"],
+                    "certificate": ipm.timing["certify"],
+                    "solves_and_elementwise": time.perf_counter()
+                    - started
+                    - assembly
+                    - ipm.timing["factor"]
+                    - ipm.timing["certify"],
+                },
             },
         )
 
@@ -899,6 +914,23 @@ class _NTScaling:
         return Winv @ Winv
 
 
+def _timed(key):
+    """Decorator adding a method's run time to ``self.timing[key]``."""
+
+    def decorate(method):
+        @wraps(method)
+        def timed(self, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self.timing[key] += time.perf_counter() - started
+
+        return timed
+
+    return decorate
+
+
 class _PrimalDual:
     """Iterates of the Mehrotra predictor–corrector method on ``_Quadratic``."""
 
@@ -929,6 +961,7 @@ class _PrimalDual:
         self.best_point = np.zeros((G, p))
         self.gap = np.inf
         self.precision = np.float32
+        self.timing = {"factor": 0.0, "certify": 0.0}
         if init is None:
             self._cold_start()
         else:
@@ -1005,6 +1038,7 @@ class _PrimalDual:
         return out
 
     # --- Newton system --------------------------------------------------------
+    @_timed("factor")
     def _factor(self):
         """Factor the reduced Newton matrix ``E^T A E + blkdiag(K_g)``.
 
@@ -1207,6 +1241,7 @@ class _PrimalDual:
         the iterate when it is feasible."""
         return self.m * self.mu / max(self.data.objective(self.U), 1e-12)
 
+    @_timed("certify")
     def certify(self):
         """Update the best feasible point, the best dual bound and the gap."""
         q = self.data
@@ -1218,6 +1253,7 @@ class _PrimalDual:
         self.best_dual = max(self.best_dual, dual)
         self.gap = (self.best_primal - self.best_dual) / max(self.best_primal, 1e-12)
 
+    @_timed("certify")
     def polish(self, deadline=None):
         """Certify the face the iterate has identified: Newton's method on it
         (:meth:`_Quadratic.polish`; groups below 1e-6 of the largest are
