@@ -328,3 +328,22 @@ def test_certifies_with_unequal_sample_weights():
     assert program.objective(result.V, result.W, result.c) == pytest.approx(
         expected, rel=1e-6
     )
+
+
+def test_cost_split_accounts_for_the_solve():
+    import time
+
+    program = _program(n=200, P=12)
+    start = time.perf_counter()
+    result = InteriorPointSolver(tol=1e-8).solve(program)
+    elapsed = time.perf_counter() - start
+    split = result.info["time_split"]
+    assert set(split) == {
+        "assembly",
+        "factorisation",
+        "certificate",
+        "solves_and_elementwise",
+    }
+    assert all(value >= 0 for value in split.values())
+    assert split["factorisation"] > 0 and split["certificate"] > 0
+    assert sum(split.values()) <= elapsed

@@ -356,13 +356,14 @@ class _Quadratic:
         return float(np.trace(self.A)) / len(self.A)
 
     @cached_property
-    def _A_single(self):
+    def gram_single(self):
+        """``A`` in single precision (kept: converting costs as much as
+        copying)."""
         return self.A.astype(np.float32)
 
     def gram(self, dtype):
-        """A fresh copy of ``A`` in ``dtype`` (the single-precision copy of
-        ``A`` is kept: converting costs as much as copying)."""
-        return self._A_single.copy() if dtype == np.float32 else self.A.copy()
+        """A fresh copy of ``A`` in ``dtype``."""
+        return self.gram_single.copy() if dtype == np.float32 else self.A.copy()
 
     @cached_property
     def outer(self):
@@ -948,6 +949,7 @@ class _PrimalDual:
         # residual floor above tol stalls the dual residual above tol (a
         # round at tol=1.3e-5 stalled at 7e-5 with the floor at 1e-4); loose
         # settings below tol=1e-5 stalled early.
+        self.single_products = tol >= 1e-5
         if tol >= 1e-5:
             self.refine_accept = min(tol, 1e-4)
             self.refine_target = 0.1 * self.refine_accept
@@ -1030,9 +1032,18 @@ class _PrimalDual:
         return gu, z_soc[:, 0].copy()
 
     def _hess(self, U):
-        """``H x`` on the u part: ``eps_g (A a)_{pi(g)}``."""
+        """``H x`` on the u part: ``eps_g (A a)_{pi(g)}``.
+
+        While the factor is in single precision and ``tol >= 1e-5``, the
+        product is too (it reads half the bytes; its rounding, 1e-7 of
+        ``|A| |a|``, is below the refinement's target of 0.1 tol)."""
         q = self.data
-        Aa = (q.A @ q.combine(U).ravel()).reshape(q.P, q.p)
+        a = q.combine(U).ravel()
+        if self.single_products and self.precision == np.float32:
+            Aa = q.gram_single @ a.astype(np.float32)
+        else:
+            Aa = q.A @ a
+        Aa = Aa.reshape(q.P, q.p)
         out = q.sign[:, None] * Aa[q.pattern]
         out[:, -1] += q.redundant * U[:, -1]
         return out
