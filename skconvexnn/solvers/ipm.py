@@ -1031,15 +1031,17 @@ class _PrimalDual:
         gu[:, :-1] += z_soc[:, 1:]
         return gu, z_soc[:, 0].copy()
 
-    def _hess(self, U):
+    def _hess(self, U, single=False):
         """``H x`` on the u part: ``eps_g (A a)_{pi(g)}``.
 
-        While the factor is in single precision and ``tol >= 1e-5``, the
-        product is too (it reads half the bytes; its rounding, 1e-7 of
-        ``|A| |a|``, is below the refinement's target of 0.1 tol)."""
+        ``single``: in single precision while the factor is and
+        ``tol >= 1e-5`` (half the bytes read; its rounding, 1e-7 of
+        ``|A| |a|``, is below the refinement's target of 0.1 tol). Only for
+        the residuals of the refinement: the iterate's own dual residual in
+        single precision stalled a solve at tol=3e-5 at a gap of 7e-5."""
         q = self.data
         a = q.combine(U).ravel()
-        if self.single_products and self.precision == np.float32:
+        if single and self.single_products and self.precision == np.float32:
             Aa = q.gram_single @ a.astype(np.float32)
         else:
             Aa = q.A @ a
@@ -1097,7 +1099,7 @@ class _PrimalDual:
 
     def _apply_reduced(self, dU):
         """``(E^T A E + K) dU``."""
-        return self._hess(dU) + np.einsum("gij,gj->gi", self.K, dU)
+        return self._hess(dU, single=True) + np.einsum("gij,gj->gi", self.K, dU)
 
     def _solve_once(self, R):
         q = self.data
