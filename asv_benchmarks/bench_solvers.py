@@ -7,9 +7,9 @@ solving process, exponent of time in n).
 
 The program is the synthetic planted problem of the solver issues: X ~ N(0, I),
 y from a planted ReLU network plus noise, squared loss, random patterns. Each
-row solves the *same* program (same patterns) in the same process, so ratios
-are measured side by side. Columns: wall time, iterations, objective, the
-solver's certified relative gap (``ipm`` only), the relative difference to the
+row solves the *same* program (same patterns), one row after the other, each
+in a fresh process (see :func:`main`), so ratios are measured side by side.
+Columns: wall time, iterations, objective, the solver's certified relative gap (``ipm`` only), the relative difference to the
 cvxpy + Clarabel objective, the cone violation of the returned point, and the
 peak memory of the solve (tracemalloc, numpy allocations, measured in a second,
 untimed solve).
@@ -72,7 +72,49 @@ def run(solver, program):
     return elapsed, result, value, peak
 
 
+SOLVERS = {
+    "cvxpy+CLARABEL": lambda: ConicSolver("CLARABEL"),
+    "ipm tol=1e-4": lambda: InteriorPointSolver(tol=1e-4),
+    "ipm tol=1e-8": lambda: InteriorPointSolver(tol=1e-8),
+}
+
+
+def solve_row(name, n, d, P):
+    """Child process of the main table: one row, printed as JSON."""
+    program = planted_program(n, d, P)
+    elapsed, result, value, peak = run(SOLVERS[name](), program)
+    print(
+        json.dumps(
+            dict(
+                time=elapsed,
+                iters=result.n_iter,
+                value=value,
+                gap=result.info.get("gap", float("nan")),
+                viol=program.constraint_violation(result.V, result.W),
+                peak=peak,
+                P=program.n_patterns,
+            )
+        )
+    )
+
+
+def child(*args):
+    """Run this script with ``args`` in a fresh process; its last line, JSON."""
+    out = subprocess.run(
+        [sys.executable, __file__, *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def main(quick, clarabel):
+    """Each row in a fresh process, one after the other: importing cvxpy
+    loads a second OpenBLAS (SCS's) and slowed the IPM's factorisations in
+    the same process by 20 % (0.25 -> 0.31 s on the 1000 x 10, P=100
+    program); an IPM user does not import it (skconvexnn imports cvxpy only
+    for the conic solvers)."""
     sizes = [(1000, 10, 100)] if quick else [(1000, 10, 100), (2000, 10, 100)]
     print(
         f"{'solver':<22}{'n':>6}{'d':>4}{'P':>5}{'time s':>9}{'iters':>7}"
@@ -80,31 +122,25 @@ def main(quick, clarabel):
         f"{'MiB':>8}  ratio"
     )
     for n, d, P in sizes:
-        program = planted_program(n, d, P)
-        rows = []
-        if clarabel:
-            rows.append(("cvxpy+CLARABEL", ConicSolver("CLARABEL")))
-        rows += [
-            ("ipm tol=1e-4", InteriorPointSolver(tol=1e-4)),
-            ("ipm tol=1e-8", InteriorPointSolver(tol=1e-8)),
-        ]
+        names = list(SOLVERS) if clarabel else list(SOLVERS)[1:]
         reference = reference_time = None
-        for name, solver in rows:
-            elapsed, result, value, peak = run(solver, program)
+        for name in names:
+            row = child("--row", name, n, d, P)
             if name.startswith("cvxpy"):
-                reference, reference_time = value, elapsed
-            gap = result.info.get("gap", np.nan)
-            diff = np.nan if reference is None else (value - reference) / reference
+                reference, reference_time = row["value"], row["time"]
+            diff = (
+                np.nan if reference is None else (row["value"] - reference) / reference
+            )
             ratio = (
                 ""
                 if reference_time is None or name.startswith("cvxpy")
-                else (f"{reference_time / elapsed:.1f}x")
+                else (f"{reference_time / row['time']:.1f}x")
             )
             print(
-                f"{name:<22}{n:>6}{d:>4}{program.n_patterns:>5}{elapsed:>9.2f}"
-                f"{result.n_iter:>7}{value:>15.10f}{gap:>11.1e}{diff:>13.1e}"
-                f"{program.constraint_violation(result.V, result.W):>9.1e}"
-                f"{peak:>8.0f}  {ratio}"
+                f"{name:<22}{n:>6}{d:>4}{row['P']:>5}{row['time']:>9.2f}"
+                f"{row['iters']:>7}{row['value']:>15.10f}{row['gap']:>11.1e}"
+                f"{diff:>13.1e}{row['viol']:>9.1e}{row['peak']:>8.0f}  {ratio}",
+                flush=True,
             )
 
 
@@ -145,13 +181,7 @@ def large(sizes, d=20, P=200):
     )
     rows = []
     for n in sizes:
-        out = subprocess.run(
-            [sys.executable, __file__, "--one", str(n), str(d), str(P)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        row = json.loads(out.strip().splitlines()[-1])
+        row = child("--one", n, d, P)
         rows.append(row)
         split = row["split"]
         print(
@@ -181,8 +211,11 @@ if __name__ == "__main__":
         help="the IPM alone at d=20, P=200 for these n (default 2500 5000 10000)",
     )
     parser.add_argument("--one", nargs=3, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--row", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.one:
+    if args.row:
+        solve_row(args.row[0], *map(int, args.row[1:]))
+    elif args.one:
         solve_one(*args.one)
     elif args.large is not None:
         large(args.large or [2500, 5000, 10000])
