@@ -288,6 +288,7 @@ def _fit_seed_network(
 ):
     import warnings
 
+    from sklearn.base import clone
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier, MLPRegressor
 
@@ -310,15 +311,30 @@ def _fit_seed_network(
         if time_limit is None:
             mlp.fit(X, y, sample_weight=sample_weight)
         else:
-            # within a time budget: lbfgs in warm-started chunks of iterations
+            # within a time budget: a probe of a few iterations gives the
+            # pace; if the whole fit fits in the budget it is the ordinary
+            # one (the seed of an unlimited fit), else lbfgs runs in
+            # warm-started chunks, as many iterations as fit in the time
+            # left. Each restart drops lbfgs's curvature memory and changes
+            # the trajectory: in chunks of 10 a diabetes seed ended at
+            # J=0.125 instead of 0.106 and the fit 3.7% worse
             deadline = time.perf_counter() + time_limit
-            mlp.set_params(warm_start=True, max_iter=min(SEED_CHUNK, max_iter))
-            done = 0
-            while done < max_iter:
+            started = time.perf_counter()
+            probe = clone(mlp).set_params(max_iter=min(SEED_CHUNK, max_iter))
+            probe.fit(X, y, sample_weight=sample_weight)
+            pace = (time.perf_counter() - started) / max(probe.n_iter_, 1)
+            if time.perf_counter() + 1.2 * pace * max_iter <= deadline:
                 mlp.fit(X, y, sample_weight=sample_weight)
-                done += mlp.n_iter_
-                if mlp.n_iter_ < mlp.max_iter or time.perf_counter() > deadline:
-                    break  # converged, or out of time
+            else:
+                mlp = probe.set_params(warm_start=True)
+                done = probe.n_iter_
+                while done < max_iter and mlp.n_iter_ == mlp.max_iter:
+                    affordable = int((deadline - time.perf_counter()) / pace)
+                    if affordable < 1:
+                        break  # out of time
+                    mlp.set_params(max_iter=min(max_iter - done, affordable))
+                    mlp.fit(X, y, sample_weight=sample_weight)
+                    done += mlp.n_iter_
     return [C.copy() for C in mlp.coefs_], [b.copy() for b in mlp.intercepts_]
 
 
@@ -361,9 +377,12 @@ def mlp_seed_networks(
     loss : str or None, default=None
         ``MLPRegressor``'s ``loss`` (e.g. ``"poisson"``); None keeps its default.
     time_limit : float or None, default=None
-        Seconds per network: lbfgs then runs in warm-started chunks of
-        ``SEED_CHUNK`` iterations and stops after the chunk that passes the
-        limit (None: one ordinary ``fit``, reproducible as described above).
+        Seconds per network. A probe of ``SEED_CHUNK`` iterations measures
+        the pace: if ``max_iter`` iterations fit in the limit, the ordinary
+        ``fit`` follows (the network of an unlimited call); else lbfgs
+        continues warm-started from the probe for as many iterations as fit
+        in the time left (None: one ordinary ``fit``, reproducible as
+        described above).
 
     Returns
     -------

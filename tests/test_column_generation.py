@@ -167,3 +167,33 @@ def test_cutting_plane_is_deterministic_and_handles_several_outputs():
     seed = _seed_mlp(MLPRegressor, X, Y, 0.2, random_state=1)
     assert first.objective_ <= seed.loss_ + 1e-12
     assert first.predict(X).shape == Y.shape
+
+
+def test_time_limited_seed_is_the_ordinary_fit_when_it_fits_the_budget():
+    # the seed MLP under a generous limit is sklearn's own lbfgs fit, not a
+    # restarted one (restarts changed the seed and the fit measurably)
+    from skconvexnn.patterns import mlp_seed_networks
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 4)
+    y = np.maximum(X @ rng.randn(4), 0) + 0.1 * rng.randn(120)
+    args = dict(classifier=False, alpha=1e-3, width=20, n_networks=1, max_iter=200)
+    [(free_coefs, _)] = mlp_seed_networks(X, y, random_state=0, **args)
+    [(coefs, _)] = mlp_seed_networks(X, y, random_state=0, time_limit=60.0, **args)
+    mlp = MLPRegressor(
+        hidden_layer_sizes=(20,), solver="lbfgs", alpha=1e-3, max_iter=200
+    )
+    seed = check_random_state(0).randint(2**31 - 1, size=1)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp.set_params(random_state=seed).fit(X, y)
+    for A, B, C in zip(coefs, free_coefs, mlp.coefs_):
+        np.testing.assert_array_equal(A, B)
+        np.testing.assert_array_equal(A, C)
+    # a tight limit stops lbfgs early: the network differs, within the limit
+    import time
+
+    start = time.perf_counter()
+    [(tight, _)] = mlp_seed_networks(X, y, random_state=0, time_limit=1e-3, **args)
+    assert time.perf_counter() - start < 1.0
+    assert not np.array_equal(tight[0], coefs[0])
