@@ -84,6 +84,15 @@ def robust_memory_estimate(program):
     return 8 * (3 * size**2 + 12 * n * 2 * P + 6 * n * p + _CHUNK_ENTRIES) + 2**20
 
 
+def _add_to_diagonal_blocks(G, count, block, start=0):
+    """Add ``block`` (k, k) to ``count`` consecutive diagonal blocks of ``G``
+    from row ``start``, in place (``kron(eye(count), block)`` without the
+    dense ``(count k)^2`` matrix: 370 MB at P=110, d=30)."""
+    k = block.shape[0]
+    for i in range(start, start + count * k, k):
+        G[i : i + k, i : i + k] += block
+
+
 def _soft(x, t):
     return np.sign(x) * np.maximum(np.abs(x) - t, 0.0)
 
@@ -242,7 +251,7 @@ class _RobustMaps:
             G[ci, ci] = w["loss"] * self.n
             if self.cones:
                 K = Xt.T @ Xt + (J if eps > 0 else 0.0)
-                G[:n_u, :n_u] += w["cone"] * np.kron(np.eye(2 * P), K)
+                _add_to_diagonal_blocks(G, 2 * P, w["cone"] * K)
         else:
             for rows, other, own, sign in (
                 (self.pos, ~self.pos, V, 1.0),
@@ -255,7 +264,7 @@ class _RobustMaps:
                 G[ci, own] = G[own, ci] = w["loss"] * sign * f1
                 # R: the other label's rows through this block's groups
                 Xo = Xt[other]
-                G[own, own] += w["loss"] * np.kron(np.eye(P), Xo.T @ Xo)
+                _add_to_diagonal_blocks(G, P, w["loss"] * (Xo.T @ Xo), own.start)
                 if self.use_tau:
                     first = own.start // p  # group index of the block's start
                     col = Xo.sum(axis=0)
@@ -266,10 +275,10 @@ class _RobustMaps:
                         G[t, t] += w["loss"] * eps**2 * Xo.shape[0]
             G[ci, ci] = w["loss"] * self.n
             if self.use_tau:
-                G[:n_u, :n_u] += w["cone"] * np.kron(np.eye(2 * P), J)
+                _add_to_diagonal_blocks(G, 2 * P, w["cone"] * J)
                 taus = np.arange(n_u + 1, self.size)
                 G[taus, taus] += w["cone"]
-        G[:n_u, :n_u] += w["pen"] * np.eye(n_u)
+        G[np.arange(n_u), np.arange(n_u)] += w["pen"]
         if not self.intercept:  # c stays 0: its row is the identity
             G[ci, :] = G[:, ci] = 0.0
             G[ci, ci] = 1.0
@@ -472,7 +481,7 @@ def solve_robust(
     """
     maps = _RobustMaps(program)
     hinge = program.loss.name == "hinge"
-    factor = linalg.cho_factor(maps.gram())
+    factor = linalg.cho_factor(maps.gram(), overwrite_a=True, check_finite=False)
     x = np.zeros(maps.size)
     if init is not None:
         V, W, c = init
@@ -521,7 +530,7 @@ def solve_robust(
         rhs = copies[0].rhs()
         for copy in copies[1:]:
             rhs += copy.rhs()
-        x = linalg.cho_solve(factor, rhs)
+        x = linalg.cho_solve(factor, rhs, check_finite=False)
         check = it % check_every == 0
         for copy in copies:
             copy.update(x, relaxation, rho, keep_old=check)
