@@ -72,6 +72,28 @@ class SolverResult:
     info: dict = field(default_factory=dict)
 
 
+def add_to_block_diagonal(M, blocks, count=None, start=0):
+    """Add ``blocks`` to consecutive ``p x p`` diagonal blocks of ``M`` in place.
+
+    Parameters
+    ----------
+    M : ndarray of shape (N, N)
+    blocks : ndarray of shape (G, p, p), or (p, p) added ``count`` times
+    count : int or None
+        Number of diagonal blocks when ``blocks`` is a single block.
+    start : int, default=0
+        Row (and column) of ``M`` where the first block starts.
+    """
+    blocks = np.asarray(blocks)
+    if blocks.ndim == 2:
+        blocks = np.broadcast_to(blocks, (count, *blocks.shape))
+    G, p, _ = blocks.shape
+    view = M[start : start + G * p, start : start + G * p].view()
+    view.shape = (G, p, G, p)  # raises instead of silently copying
+    idx = np.arange(G)
+    view[idx, :, idx, :] += blocks
+
+
 def combine_blocks(blocks):
     """One result from the results of a program's independent output blocks
     (the largest certified gap when every block has one)."""

@@ -69,6 +69,7 @@ from ..robust_program import ROBUST_FORMULATIONS
 from ._base import (
     BaseSolver,
     SolverResult,
+    add_to_block_diagonal,
     combine_blocks,
     fits_program,
     where_stopped,
@@ -535,9 +536,7 @@ class _ADMMState:
         else:
             system = q.A.copy()
             M_blocks = self.rho * np.eye(p)
-        idx = np.arange(P * p).reshape(P, p)
-        for i in range(P):
-            system[np.ix_(idx[i], idx[i])] += M_blocks
+        add_to_block_diagonal(system, M_blocks, count=P)
         self.factor = linalg.cho_factor(system, lower=True, overwrite_a=True)
         self.factorizations += 1
 

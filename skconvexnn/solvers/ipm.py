@@ -59,6 +59,7 @@ from ..operators import pattern_rmatvec
 from ._base import (
     BaseSolver,
     SolverResult,
+    add_to_block_diagonal,
     combine_blocks,
     fits_program,
     where_stopped,
@@ -1093,7 +1094,7 @@ class _PrimalDual:
         M *= scale[:, None].astype(M.dtype)
         M *= scale[None, :].astype(M.dtype)
         s_blocks = scale.reshape(P, p)
-        _add_blocks(M, blocks * s_blocks[:, :, None] * s_blocks[:, None, :])
+        add_to_block_diagonal(M, blocks * s_blocks[:, :, None] * s_blocks[:, None, :])
         with _blas_threads(self.factor_threads):
             self.chol = (_cholesky(M), scale)
 
@@ -1322,13 +1323,6 @@ def _null_space(M, p):
     _, sv, Vt = np.linalg.svd(M, full_matrices=True)
     rank = int(np.sum(sv > 1e-10 * sv[0])) if sv.size else 0
     return Vt[rank:].T
-
-
-def _add_blocks(M, blocks):
-    """Add the ``G`` blocks of shape (p, p) to the diagonal of ``M`` in place."""
-    G, p, _ = blocks.shape
-    idx = np.arange(G)
-    M.reshape(G, p, G, p)[idx, :, idx, :] += blocks
 
 
 _CONTROLLER = None
