@@ -78,9 +78,7 @@ def test_matches_oracle_and_is_exactly_feasible(formulation, fit_intercept, weig
     program = _program(
         formulation=formulation, fit_intercept=fit_intercept, weights=weights
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        result = InteriorPointSolver(tol=1e-8).solve(program)
+    result = InteriorPointSolver(tol=1e-8).solve(program)
     value = program.objective(result.V, result.W, result.c)
     expected = _oracle(program)
     assert result.converged and result.info["gap"] <= 1e-8

@@ -231,7 +231,8 @@ class InteriorPointSolver(BaseSolver):
             # it can succeed (its gap tracks the iterate's complementarity)
             # and at every iteration of the end game, where the best primal
             # and dual points of several iterates add up
-            endgame = ipm.complementarity() <= max(10 * self.tol, 1e-3)
+            complementarity = ipm.complementarity()
+            endgame = complementarity <= max(10 * self.tol, 1e-3)
             certified = it % 5 == 0 or endgame
             if certified:
                 ipm.certify()
@@ -241,7 +242,7 @@ class InteriorPointSolver(BaseSolver):
                     f"{ipm.best_dual:.10e}  gap {ipm.gap:.2e}  mu {ipm.mu:.2e}"
                 )
             if certified and ipm.gap > self.tol and polish_at is not None:
-                if ipm.complementarity() <= polish_at:
+                if complementarity <= polish_at:
                     ipm.polish(deadline)
                     # tried once more when the complementarity has fallen a
                     # hundredfold (on a degenerate program, n=1500, P=61,
@@ -620,31 +621,23 @@ class _Quadratic:
         groups = np.flatnonzero(nonzero)
         if groups.size == 0:
             return U
-        rows = {g: self._face_rows(g, active) for g in groups}
-        if active is not None:
-            # a group whose active rows leave it no ray is either shrinking to
-            # zero (below 1e-3 of the largest group: set to zero) or one the
-            # iterations have not separated yet (its strongest rows kept)
-            norms = np.linalg.norm(U[:, :-1], axis=1)
-            for g in groups:
-                if rows[g] is None:
-                    small = norms[g] < 1e-3 * norms.max()
-                    rows[g] = np.arange(self.n) if small else self._ray_rows(g, active)
+        norms = np.linalg.norm(U[:, :-1], axis=1)
+        small = norms < 1e-3 * norms.max()  # see _face_rows
+        rows = {g: self._face_rows(g, active, small[g]) for g in groups}
         bases = {}
         for _ in range(max_steps):
             if deadline is not None and time.perf_counter() > deadline:
                 break
             for g in groups:
                 if g not in bases:
-                    M = self.Sigma[rows[g], g, None] * self.Xt[rows[g]]
+                    M = self._face_matrix(g, rows[g])
                     # onto the face by the smallest change: its rows at
                     # 1e-13 of their scale (exactly 0 would leave half of
                     # them negative by rounding, and the shift into the cone
-                    # that repairs them costs 1e-8 of the gap)
+                    # that repairs them costs 1e-8 of the gap); a held bias
+                    # keeps its value
                     value = 1e-13 * (np.abs(self.Xt[rows[g]]) @ np.abs(U[g]))
                     if self.redundant[g]:
-                        # its bias changes neither loss nor norm: held fixed
-                        M = np.vstack([M, np.eye(p)[-1:]])
                         value = np.r_[value, U[g, -1]]
                     bases[g] = N = _null_space(M, p)
                     U[g] = N @ (N.T @ U[g])
@@ -731,9 +724,7 @@ class _Quadratic:
                 continue
             target = grad[g].copy()
             target[:-1] += self.alpha * U[g, :-1] / np.linalg.norm(U[g, :d])
-            M = self.Sigma[rows[g], g, None] * self.Xt[rows[g]]
-            if self.redundant[g]:
-                M = np.vstack([M, np.eye(self.p)[-1:]])
+            M = self._face_matrix(g, rows[g])
             z = np.linalg.lstsq(M.T, target, rcond=None)[0][: len(rows[g])]
             k = int(np.argmin(z))
             if z[k] < -1e-6 * np.abs(z).max():
@@ -741,21 +732,31 @@ class _Quadratic:
                 released.append(g)
         return released
 
-    def _face_rows(self, g, active):
+    def _face_matrix(self, g, rows):
+        """The cone rows ``rows`` of group ``g`` as a matrix, plus the bias
+        coordinate of a group on the all-ones pattern with an intercept (its
+        bias changes neither loss nor norm: the face holds it fixed)."""
+        M = self.Sigma[rows, g, None] * self.Xt[rows]
+        if self.redundant[g]:
+            M = np.vstack([M, np.eye(self.p)[-1:]])
+        return M
+
+    def _face_rows(self, g, active, small):
         """The active rows of group ``g`` (multiplier over slack, ``active``,
-        above 1), or None if they leave the group no ray (``p`` independent
-        rows). Empty for the gated program (``active`` None)."""
+        above 1); empty for the gated program (``active`` None).
+
+        A non-zero group cannot have ``p`` independent active rows. If it has,
+        it is either shrinking to zero (``small``: every row is returned,
+        which zeroes it) or not yet separated by the iterations: its
+        strongest rows that leave it a ray are kept."""
         if active is None:
             return np.empty(0, dtype=int)
         rows = np.flatnonzero(active[:, g] > 1.0)
         M = self.Sigma[rows, g, None] * self.Xt[rows]
         if rows.size < self.p or _null_space(M, self.p).shape[1]:
             return rows
-        return None
-
-    def _ray_rows(self, g, active):
-        """The strongest active rows of group ``g`` that leave it a ray."""
-        rows = np.flatnonzero(active[:, g] > 1.0)
+        if small:
+            return np.arange(self.n)
         kept = []
         for k in rows[np.argsort(-active[rows, g])]:
             trial = kept + [k]
@@ -1260,10 +1261,13 @@ class _PrimalDual:
         """Update the best feasible point, the best dual bound and the gap."""
         q = self.data
         U = q.feasible(self.U)
-        primal = q.objective(U)
+        self._record(U, q.dual_bound(self.U, q.cone_term(self.Z) if q.relu else None))
+
+    def _record(self, U, dual):
+        """Keep the feasible point ``U`` and the bound ``dual`` if better."""
+        primal = self.data.objective(U)
         if primal < self.best_primal:
             self.best_primal, self.best_point = primal, U
-        dual = q.dual_bound(self.U, q.cone_term(self.Z) if q.relu else None)
         self.best_dual = max(self.best_dual, dual)
         self.gap = (self.best_primal - self.best_dual) / max(self.best_primal, 1e-12)
 
@@ -1287,15 +1291,8 @@ class _PrimalDual:
         if not np.all(np.isfinite(U)):
             return
         U = q.feasible(U)
-        primal = q.objective(U)
-        if primal < self.best_primal:
-            self.best_primal, self.best_point = primal, U
-        if q.relu:
-            dual = q.dual_bound(U, q.cone_term(q.multipliers(U, 1e-9)))
-        else:
-            dual = q.dual_bound(U, None)
-        self.best_dual = max(self.best_dual, dual)
-        self.gap = (self.best_primal - self.best_dual) / max(self.best_primal, 1e-12)
+        Zterm = q.cone_term(q.multipliers(U, 1e-9)) if q.relu else None
+        self._record(U, q.dual_bound(U, Zterm))
 
 
 def _dT_of(W2, rhs_t, dU):
