@@ -345,3 +345,23 @@ def test_cost_split_accounts_for_the_solve():
     assert all(value >= 0 for value in split.values())
     assert split["factorisation"] > 0 and split["certificate"] > 0
     assert sum(split.values()) <= elapsed
+
+
+@pytest.mark.parametrize("tol", [1e-4, 1e-8])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_screened_cone_rows_solve_the_whole_program(tol, fit_intercept):
+    # 6 of 200 rows per pattern to start with: the first iterates violate
+    # rows outside the set, which must join it; the answer is the whole
+    # program's (cvxpy over every row), exactly feasible on every row
+    program = _program(n=200, d=4, P=20, alpha=0.02, fit_intercept=fit_intercept)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        result = InteriorPointSolver(tol=tol, working_rows=6).solve(program)
+    assert 6 < result.info["working_rows"] < 200
+    optimum = _oracle(program)
+    value = program.objective(result.V, result.W, result.c)
+    lower = result.info["dual"] / program.scale
+    assert lower <= optimum * (1 + 1e-9) and value >= optimum * (1 - 1e-9)
+    assert result.info["gap"] <= tol
+    assert (value - optimum) / value <= result.info["gap"] + 1e-9
+    assert program.constraint_violation(result.V, result.W) == 0.0

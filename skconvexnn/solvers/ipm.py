@@ -69,6 +69,11 @@ from .newton import prox_newton
 
 #: Rows of the ``n x P(d+1)`` block formed at a time when accumulating ``A``.
 _CHUNK_ENTRIES = 2**22
+#: Complementarity (relative to the objective) below which the iterate is
+#: checked against every cone row of a screened program. Earlier iterates
+#: violate rows they would not at the optimum; every growth restarts the
+#: iterations (continuing them with the new rows stalled their dual bound).
+_GROW_AT = 1e-2
 
 
 class InteriorPointSolver(BaseSolver):
@@ -90,6 +95,14 @@ class InteriorPointSolver(BaseSolver):
         Print one line per iteration.
     n_jobs : int or None, default=None
         Independent outputs are solved in parallel with joblib.
+    working_rows : "auto", int or None, default="auto"
+        Cone rows per pattern the iterations of the ReLU program carry: the
+        ``k`` rows whose hyperplanes are nearest to the pattern's gate, plus
+        every row an iterate near the working set's optimum violates (the
+        iterations then restart on the larger set). The answer and its
+        certificate are those of the whole program. ``"auto"``:
+        ``k = max(128, 12 (d+1))`` when ``n >= 2k``, else every row. None:
+        every row.
     """
 
     name = "ipm"
@@ -102,9 +115,17 @@ class InteriorPointSolver(BaseSolver):
     single_thread_size = 3000
 
     def __init__(
-        self, *, tol=1e-8, max_iter=None, time_limit=None, verbose=False, n_jobs=None
+        self,
+        *,
+        tol=1e-8,
+        max_iter=None,
+        time_limit=None,
+        verbose=False,
+        n_jobs=None,
+        working_rows="auto",
     ):
         self.tol = tol
+        self.working_rows = working_rows
         self.max_iter = max_iter
         self.time_limit = time_limit
         self.verbose = verbose
@@ -113,13 +134,21 @@ class InteriorPointSolver(BaseSolver):
     def memory_estimate(self, program):
         """Per output block: about ten ``P(d+1)``-square matrices (Gram matrix
         in double and single precision, Newton matrix, factor, temporaries),
-        sixteen ``n x 2P`` arrays (slacks, multipliers, scalings, directions)
-        and the row-wise outer products of ``[X, 1]``."""
+        sixteen ``k x 2P`` arrays (slacks, multipliers, scalings, directions;
+        ``k`` working rows per group, ``n`` without screening), the rows'
+        copies (screened) or the row-wise outer products of ``[X, 1]`` (not
+        screened) and the ``n``-row chunks of the certificates."""
         n, p, P = program.n_samples, program.n_features + 1, program.n_patterns
         G = 2 * P if program.formulation == "relu" else P
         blocks = min(program.n_outputs, max(1, self.n_jobs or 1))
         gram_chunk = 2 * min(n * P * p, _CHUNK_ENTRIES)
-        return 8 * blocks * (10 * (P * p) ** 2 + 16 * n * G + n * p * p + gram_chunk)
+        k = self._screen(program)
+        if k is None or k >= n:
+            rows = 16 * n * G + n * p * p
+        else:
+            rows = 16 * k * G + 2 * G * k * p + n * P // 8
+        chunks = 6 * min(n * G, _CHUNK_ENTRIES)
+        return 8 * blocks * (10 * (P * p) ** 2 + rows + gram_chunk + chunks)
 
     def _solve(self, program, *, init=None):
         size = program.n_patterns * (program.n_features + 1)
@@ -167,6 +196,15 @@ class InteriorPointSolver(BaseSolver):
                 )
         return combine_blocks(blocks)
 
+    def _screen(self, program):
+        """Cone rows per pattern the iterations start with (None: all)."""
+        if self.working_rows == "auto":
+            if program.formulation != "relu":
+                return None
+            k = max(128, 12 * (program.n_features + 1))
+            return k if program.n_samples >= 2 * k else None
+        return self.working_rows
+
     def _solve_smooth(self, program, init):
         """One output with a smooth loss: proximal Newton, each step solved by
         this method to a tolerance tied to the Newton decrement. No
@@ -201,7 +239,7 @@ class InteriorPointSolver(BaseSolver):
             None if self.time_limit is None else time.perf_counter() + (self.time_limit)
         )
         started = time.perf_counter()
-        data = _Quadratic(program, threads=factor_threads)
+        data = _Quadratic(program, threads=factor_threads, screen=self._screen(program))
         assembly = time.perf_counter() - started
         if data.f0 <= 0.0 or data.n_groups == 0:
             # constant targets (or no pattern): the zero network is optimal
@@ -235,6 +273,13 @@ class InteriorPointSolver(BaseSolver):
             endgame = complementarity <= max(10 * self.tol, 1e-3)
             certified = it % 5 == 0 or endgame
             if certified:
+                if (
+                    complementarity <= _GROW_AT
+                    and data.relu
+                    and ipm.grow()
+                    and self.verbose
+                ):
+                    print(f"ipm {it:3d}  working rows per group: {data.rows.per_group}")
                 ipm.certify()
             if self.verbose:
                 print(
@@ -283,6 +328,8 @@ class InteriorPointSolver(BaseSolver):
             ipm.iterations,
             info={
                 "gap": float(ipm.gap),
+                # cone rows per group the iterations carried at the end
+                "working_rows": data.rows.per_group if data.relu else 0,
                 "primal": float(ipm.best_primal * data.f0),
                 "dual": float(ipm.best_dual * data.f0),
                 # seconds: the Gram matrix, the Newton matrices and their
@@ -306,7 +353,7 @@ class _Quadratic:
     """The centred quadratic data of one output's program, scaled so that the
     zero network has objective 1."""
 
-    def __init__(self, program, threads=1):
+    def __init__(self, program, threads=1, screen=None):
         Xt, D = program.Xt, program.patterns
         s = program.sample_weight
         y = program.Y[:, 0]
@@ -346,6 +393,14 @@ class _Quadratic:
         if self.fit_intercept:
             self.centred_bias = D.all(axis=0)[self.pattern]
             self.redundant[self.centred_bias] = 1e-10
+        # the cone rows the iterations carry (the certificates always check
+        # every row)
+        if not self.relu:
+            self.rows = None
+        elif screen is None or screen >= n:
+            self.rows = _AllRows(self)
+        else:
+            self.rows = _ScreenedRows(self, screen)
 
     @cached_property
     def Sigma(self):
@@ -375,7 +430,10 @@ class _Quadratic:
 
     def sigma(self, groups):
         """``2D_g - 1`` of the groups ``groups`` (a slice), shape (n, len)."""
-        return self.Sigma[:, groups]
+        sign = self.D[:, self.pattern[groups]].astype(np.float64)
+        sign *= 2.0
+        sign -= 1.0
+        return sign
 
     def group_chunks(self):
         """Slices of groups whose (n, chunk) arrays hold about 2**22 entries."""
@@ -432,10 +490,6 @@ class _Quadratic:
         return V[None].copy(), W[None].copy(), np.array([c])
 
     # --- objective pieces ----------------------------------------------------
-    def slacks(self, U):
-        """Linear cone values ``sigma_g * (Xt u_g)``, shape (n, G)."""
-        return self.Sigma * (self.Xt @ U.T)
-
     def objective(self, U):
         """Scaled objective, the loss computed from the residual itself (the
         quadratic form loses accuracy for large iterates)."""
@@ -819,6 +873,136 @@ class _Quadratic:
         return grad, r_Qy, max(r_sq, 0.0)
 
 
+class _AllRows:
+    """Every sample is a cone row of every group: the iterations' linear cone
+    arrays have shape (n, G)."""
+
+    def __init__(self, q):
+        self.q = q
+        self.shape = (q.n, q.n_groups)
+        self.per_group = q.n
+
+    def values(self, U):
+        """Cone values ``sigma_g * (Xt u_g)`` of the rows."""
+        return self.q.Sigma * (self.q.Xt @ U.T)
+
+    def adjoint(self, Z):
+        """``Xt^T (sigma_g * z_g)`` of every group, shape (G, p)."""
+        return (self.q.Xt.T @ (self.q.Sigma * Z)).T
+
+    def curvature(self, weights):
+        """``Xt^T diag(w_g) Xt`` of every group, shape (G, p, p)."""
+        q = self.q
+        return (weights.T @ q.outer).reshape(q.n_groups, q.p, q.p)
+
+    def dense(self, values):
+        """Row values as an (n, G) array."""
+        return values
+
+    def grow(self, U):
+        """Nothing to add."""
+        return False
+
+
+class _ScreenedRows:
+    """A working set of cone rows per pattern: the iterations' linear cone
+    arrays have shape (G, k), entry ``[g, j]`` the row ``index[pattern(g), j]``.
+
+    A pattern's cone ``sigma_i * (Xt u) >= 0`` is cut out by few of its ``n``
+    rows (measured on the planted problem, n = 10^4, d = 20, P = 200: the
+    rows active at the solution rank at most 204th, 90 % of them below 84th,
+    in the distance of their hyperplane to the pattern's gate). The set
+    starts with the ``k`` rows nearest to the gate's hyperplane (by angle)
+    and grows by every row an iterate violates (:meth:`grow`): the program
+    solved is then the whole one, at the cost of ``k`` instead of ``n`` rows
+    per group. Several copies of one row (padding to a common ``k``) are one
+    constraint, stated twice.
+    """
+
+    def __init__(self, q, k):
+        self.q = q
+        Xt, gates = q.Xt, q.gates
+        inv_norm = 1.0 / np.maximum(np.linalg.norm(Xt, axis=1), 1e-300)
+        self.inv_norm = inv_norm
+        index = np.empty((q.P, k), dtype=np.intp)
+        size = max(1, _CHUNK_ENTRIES // max(q.n, 1))
+        for start in range(0, q.P, size):
+            sl = slice(start, start + size)
+            angle = np.abs(Xt @ gates[sl].T) * inv_norm[:, None]
+            index[sl] = np.argpartition(angle, k - 1, axis=0)[:k].T
+        self.member = np.zeros((q.n, q.P), dtype=bool)
+        self.member[index, np.arange(q.P)[:, None]] = True
+        self._build(index)
+
+    def _build(self, index):
+        """``index`` (P, k): the rows of each pattern, -1 padding (a zero
+        row: the constraint ``0 >= 0``, which moves nothing)."""
+        q = self.q
+        self.index = index
+        rows = index[q.pattern]  # (G, k)
+        self.pad = rows < 0
+        rows = np.where(self.pad, 0, rows)
+        self.rows = rows
+        sign = np.where(q.D[rows, q.pattern[:, None]], 1.0, -1.0)
+        sign[self.pad] = 0.0
+        self.X = q.Xt[rows]  # (G, k, p)
+        self.X[self.pad] = 0.0
+        self.signed = sign[:, :, None] * self.X
+        self.shape = rows.shape
+        self.per_group = rows.shape[1]
+
+    def values(self, U):
+        return np.matmul(self.signed, U[:, :, None])[:, :, 0]
+
+    def adjoint(self, Z):
+        return np.matmul(Z[:, None, :], self.signed)[:, 0, :]
+
+    def curvature(self, weights):
+        return np.matmul(np.swapaxes(self.X, 1, 2), weights[:, :, None] * self.X)
+
+    def dense(self, values):
+        out = np.zeros((self.q.n, self.q.n_groups))
+        groups = np.broadcast_to(np.arange(self.q.n_groups)[:, None], self.shape)
+        real = ~self.pad
+        out[self.rows[real], groups[real]] = values[real]
+        return out
+
+    def grow(self, U, limit=32):
+        """Add rows outside the set to the patterns whose groups in ``U``
+        violate one by more than the iterate violates its own rows: the
+        ``limit`` rows nearest (by angle) to the group, violated ones first.
+        Returns True if rows were added."""
+        q = self.q
+        own = self.values(U).min(axis=1)
+        new = [[] for _ in range(q.P)]
+        for groups in q.group_chunks():
+            pattern = q.pattern[groups]
+            values = q.sigma(groups) * (q.Xt @ U[groups].T)
+            # violated by more than the iterate violates its own rows (an
+            # infeasible iterate's noise is not a reason to grow)
+            violated = values < np.minimum(own[groups], 0.0)
+            violated[self.member[:, pattern]] = False
+            for j in np.flatnonzero(violated.any(axis=0)):
+                # the violated rows and those nearest to it (by angle): the
+                # facets of the pattern's cone near the iterate
+                angle = values[:, j] * self.inv_norm
+                angle[self.member[:, pattern[j]]] = np.inf
+                rows = np.argpartition(angle, limit)[:limit]
+                new[pattern[j]].extend(rows[np.isfinite(angle[rows])].tolist())
+        new = [np.unique(np.asarray(r, dtype=np.intp)) for r in new]
+        extra = max(len(r) for r in new)
+        if extra == 0:
+            return False
+        k = self.index.shape[1]
+        index = np.full((q.P, k + extra), -1, dtype=np.intp)
+        index[:, :k] = self.index
+        for i, rows in enumerate(new):
+            index[i, k : k + len(rows)] = rows
+            self.member[rows, i] = True
+        self._build(index)
+        return True
+
+
 # --- second-order cones, vectorised over rows of shape (G, k) ----------------
 def _soc_det_sqrt(x):
     """``sqrt(x0^2 - |x1|^2)``, computed as ``sqrt((x0 - |x1|)(x0 + |x1|))``."""
@@ -958,8 +1142,8 @@ class _PrimalDual:
         else:
             self.refine_target, self.refine_accept = 1e-14, 1e-10
         q = data
-        G, p, n = q.n_groups, q.p, q.n
-        self.m = (n * G if q.relu else 0) + G  # degree of the cone
+        G, p = q.n_groups, q.p
+        self.m = (int(np.prod(q.rows.shape)) if q.relu else 0) + G  # degree of the cone
         self.iterations = 0
         self.best_primal, self.best_dual = np.inf, -np.inf
         self.best_point = np.zeros((G, p))
@@ -976,8 +1160,8 @@ class _PrimalDual:
         """CVXOPT's rule: solve the Newton system with W = I, then shift the
         slack and the multipliers into the interior of the cones."""
         q = self.data
-        G, p, n = q.n_groups, q.p, q.n
-        ones_lin = np.ones((n, G)) if q.relu else None
+        G, p = q.n_groups, q.p
+        ones_lin = np.ones(q.rows.shape) if q.relu else None
         e_soc = np.zeros((G, p))
         e_soc[:, 0] = 1.0
         self.scaling = _NTScaling(ones_lin, ones_lin, e_soc, e_soc)
@@ -1020,7 +1204,7 @@ class _PrimalDual:
     def _G(self, U, T):
         """``G x``: the linear cone values and the (t, u[:d]) cone vectors."""
         q = self.data
-        s_lin = q.slacks(U) if q.relu else None
+        s_lin = q.rows.values(U) if q.relu else None
         s_soc = np.concatenate([T[:, None], U[:, :-1]], axis=1)
         return s_lin, s_soc
 
@@ -1029,7 +1213,7 @@ class _PrimalDual:
         q = self.data
         gu = np.zeros((q.n_groups, q.p))
         if q.relu:
-            gu += (q.Xt.T @ (q.Sigma * z_lin)).T
+            gu += q.rows.adjoint(z_lin)
         gu[:, :-1] += z_soc[:, 1:]
         return gu, z_soc[:, 0].copy()
 
@@ -1071,7 +1255,7 @@ class _PrimalDual:
         G, p, P = q.n_groups, q.p, q.P
         K = np.zeros((G, p, p))
         if q.relu:
-            K += ((sc.w_lin**-2).T @ q.outer).reshape(G, p, p)  # rows weighted by z/s
+            K += q.rows.curvature(sc.w_lin**-2)  # rows weighted by z/s
         W2 = sc.inv_square()
         self.W2 = W2
         K[:, :-1, :-1] += W2[:, 1:, 1:] - W2[:, 1:, :1] * W2[:, :1, 1:] / W2[:, :1, :1]
@@ -1261,7 +1445,19 @@ class _PrimalDual:
         """Update the best feasible point, the best dual bound and the gap."""
         q = self.data
         U = q.feasible(self.U)
-        self._record(U, q.dual_bound(self.U, q.cone_term(self.Z) if q.relu else None))
+        Zterm = q.rows.adjoint(self.Z) if q.relu else None
+        self._record(U, q.dual_bound(self.U, Zterm))
+
+    def grow(self):
+        """Add the cone rows the iterate violates to a screened working set
+        (:meth:`_ScreenedRows.grow`) and restart the iterations on it (the
+        best point and bound are kept). Returns True if rows were added."""
+        q = self.data
+        if not q.rows.grow(self.U):
+            return False
+        self.m = int(np.prod(q.rows.shape)) + q.n_groups
+        self._cold_start()
+        return True
 
     def _record(self, U, dual):
         """Keep the feasible point ``U`` and the bound ``dual`` if better."""
@@ -1285,7 +1481,7 @@ class _PrimalDual:
         norms = np.linalg.norm(self.U[:, :-1], axis=1)
         if not norms.any():
             return
-        active = self.Z / self.S if q.relu else None
+        active = q.rows.dense(self.Z / self.S) if q.relu else None
         with np.errstate(all="ignore"):
             U = q.polish(self.U, active, norms > 1e-6 * norms.max(), deadline=deadline)
         if not np.all(np.isfinite(U)):
