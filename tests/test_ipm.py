@@ -365,3 +365,16 @@ def test_screened_cone_rows_solve_the_whole_program(tol, fit_intercept):
     assert result.info["gap"] <= tol
     assert (value - optimum) / value <= result.info["gap"] + 1e-9
     assert program.constraint_violation(result.V, result.W) == 0.0
+
+
+def test_auto_working_rows_agree_with_every_row():
+    # n = 600 >= 2k: "auto" screens (k = 132 of 600 rows per pattern)
+    program = _program(n=600, d=3, P=20, alpha=0.02, seed=3)
+    screened = InteriorPointSolver(tol=1e-8).solve(program)
+    full = InteriorPointSolver(tol=1e-8, working_rows=None).solve(program)
+    assert screened.info["working_rows"] < 600 == full.info["working_rows"]
+    assert screened.converged and full.converged
+    a = program.objective(screened.V, screened.W, screened.c)
+    b = program.objective(full.V, full.W, full.c)
+    assert abs(a - b) <= 1e-7 * b
+    assert program.constraint_violation(screened.V, screened.W) == 0.0

@@ -72,7 +72,8 @@ _CHUNK_ENTRIES = 2**22
 #: Complementarity (relative to the objective) below which the iterate is
 #: checked against every cone row of a screened program. Earlier iterates
 #: violate rows they would not at the optimum; every growth restarts the
-#: iterations (continuing them with the new rows stalled their dual bound).
+#: iterations (continued with the new rows, they stalled at gaps of 0.4-0.9:
+#: n = 3 10^4, d = 20, P = 200, 64 starting rows).
 _GROW_AT = 1e-2
 
 
@@ -96,13 +97,13 @@ class InteriorPointSolver(BaseSolver):
     n_jobs : int or None, default=None
         Independent outputs are solved in parallel with joblib.
     working_rows : "auto", int or None, default="auto"
-        Cone rows per pattern the iterations of the ReLU program carry: the
-        ``k`` rows whose hyperplanes are nearest to the pattern's gate, plus
-        every row an iterate near the working set's optimum violates (the
-        iterations then restart on the larger set). The answer and its
-        certificate are those of the whole program. ``"auto"``:
-        ``k = max(128, 12 (d+1))`` when ``n >= 2k``, else every row. None:
-        every row.
+        Cone rows per pattern the iterations of the ReLU program carry: those
+        whose hyperplanes are nearest to the pattern's gate and the ``d+1``
+        farthest; an iterate near the working set's optimum that violates a
+        row outside it doubles the sets and restarts the iterations. The
+        answer and its certificate are those of the whole program.
+        ``"auto"``: ``k = max(128, 1.5 (d+1) ln n) + d + 1`` when ``n >= 2k``,
+        else every row. None: every row.
     """
 
     name = "ipm"
@@ -201,8 +202,9 @@ class InteriorPointSolver(BaseSolver):
         if self.working_rows == "auto":
             if program.formulation != "relu":
                 return None
-            k = max(128, 12 * (program.n_features + 1))
-            return k if program.n_samples >= 2 * k else None
+            n, p = program.n_samples, program.n_features + 1
+            k = max(128, int(np.ceil(1.5 * p * np.log(n)))) + p
+            return k if n >= 2 * k else None
         return self.working_rows
 
     def _solve_smooth(self, program, init):
@@ -271,15 +273,16 @@ class InteriorPointSolver(BaseSolver):
             # and dual points of several iterates add up
             complementarity = ipm.complementarity()
             endgame = complementarity <= max(10 * self.tol, 1e-3)
+            if complementarity <= self.tol:
+                ipm.sharpen()
             certified = it % 5 == 0 or endgame
             if certified:
-                if (
-                    complementarity <= _GROW_AT
-                    and data.relu
-                    and ipm.grow()
-                    and self.verbose
-                ):
-                    print(f"ipm {it:3d}  working rows per group: {data.rows.per_group}")
+                if data.relu and complementarity <= _GROW_AT:
+                    # violations of 1e-2 (relative) are worth a restart at
+                    # once; smaller ones once the certificate stalls on them
+                    solved = complementarity <= 0.1 * self.tol and ipm.gap > self.tol
+                    if ipm.grow(1e-6 if solved else 1e-2) and self.verbose:
+                        print(f"ipm {it:3d}  working rows: {data.rows.per_group}")
                 ipm.certify()
             if self.verbose:
                 print(
@@ -303,6 +306,8 @@ class InteriorPointSolver(BaseSolver):
                 status = "time_limit"
                 break
             if not ipm.step():
+                if data.relu and ipm.grow(1e-6):
+                    continue
                 status = "stalled"
                 break
         if status != "optimal":
@@ -899,7 +904,7 @@ class _AllRows:
         """Row values as an (n, G) array."""
         return values
 
-    def grow(self, U):
+    def grow(self, U, threshold):
         """Nothing to add."""
         return False
 
@@ -912,11 +917,14 @@ class _ScreenedRows:
     rows (measured on the planted problem, n = 10^4, d = 20, P = 200: the
     rows active at the solution rank at most 204th, 90 % of them below 84th,
     in the distance of their hyperplane to the pattern's gate). The set
-    starts with the ``k`` rows nearest to the gate's hyperplane (by angle)
-    and grows by every row an iterate violates (:meth:`grow`): the program
-    solved is then the whole one, at the cost of ``k`` instead of ``n`` rows
-    per group. Several copies of one row (padding to a common ``k``) are one
-    constraint, stated twice.
+    starts with the rows nearest to the gate's hyperplane (by angle) and the
+    ``d+1`` farthest: they give the barrier curvature along the gate, which
+    the near rows (almost orthogonal to it) do not; without them the Newton
+    systems lost accuracy and stalled the gap (n = 5000: at 1.6e-4). It
+    grows when an iterate violates rows outside it (:meth:`grow`), so the
+    program solved is the whole one, at the cost of ``k`` instead of ``n``
+    rows per group. Padding to a common ``k`` (a pattern with fewer rows
+    left) is a zero row: the constraint ``0 >= 0``.
     """
 
     def __init__(self, q, k):
@@ -925,14 +933,29 @@ class _ScreenedRows:
         inv_norm = 1.0 / np.maximum(np.linalg.norm(Xt, axis=1), 1e-300)
         self.inv_norm = inv_norm
         index = np.empty((q.P, k), dtype=np.intp)
+        far = min(q.p, k // 2)
+        near = k - far
         size = max(1, _CHUNK_ENTRIES // max(q.n, 1))
         for start in range(0, q.P, size):
             sl = slice(start, start + size)
             angle = np.abs(Xt @ gates[sl].T) * inv_norm[:, None]
-            index[sl] = np.argpartition(angle, k - 1, axis=0)[:k].T
+            order = np.argpartition(angle, (near - 1, q.n - far), axis=0)
+            index[sl, :near] = order[:near].T
+            index[sl, near:] = order[q.n - far :].T
         self.member = np.zeros((q.n, q.P), dtype=bool)
         self.member[index, np.arange(q.P)[:, None]] = True
         self._build(index)
+
+    def _nearest(self, i, count, taken):
+        """The ``count`` rows outside pattern ``i``'s set (and ``taken``)
+        nearest (by angle) to its gate's hyperplane."""
+        angle = np.abs(self.q.Xt @ self.q.gates[i]) * self.inv_norm
+        angle[self.member[:, i]] = np.inf
+        angle[taken] = np.inf
+        count = min(count, int(np.isfinite(angle).sum()))
+        if count <= 0:
+            return np.empty(0, dtype=np.intp)
+        return np.argpartition(angle, count - 1)[:count]
 
     def _build(self, index):
         """``index`` (P, k): the rows of each pattern, -1 padding (a zero
@@ -967,32 +990,42 @@ class _ScreenedRows:
         out[self.rows[real], groups[real]] = values[real]
         return out
 
-    def grow(self, U, limit=32):
-        """Add rows outside the set to the patterns whose groups in ``U``
-        violate one by more than the iterate violates its own rows: the
-        ``limit`` rows nearest (by angle) to the group, violated ones first.
-        Returns True if rows were added."""
+    def grow(self, U, threshold):
+        """If a group of ``U`` violates a row outside its set by more than
+        ``threshold`` (relative to the norms of the row and of the largest
+        group) plus what it violates its own rows by, every pattern's set
+        doubles (by at least 32 rows): its most violated rows, then the next
+        nearest to its gate. Few restarts are then needed from a set far
+        too small. Returns True if rows were added."""
         q = self.q
-        own = self.values(U).min(axis=1)
-        new = [[] for _ in range(q.P)]
+        limit = max(32, self.index.shape[1])
+        # rows normalised; violations below 1e-6 of the largest group are
+        # rounding (a group shrinking to zero), which the final shift into
+        # the cones absorbs
+        own = (self.values(U) * self.inv_norm[self.rows]).min(axis=1)
+        scale = np.linalg.norm(U, axis=1).max()
+        floor = np.minimum(own, 0.0) - threshold * scale
+        bad = [[] for _ in range(q.P)]
         for groups in q.group_chunks():
             pattern = q.pattern[groups]
             values = q.sigma(groups) * (q.Xt @ U[groups].T)
-            # violated by more than the iterate violates its own rows (an
-            # infeasible iterate's noise is not a reason to grow)
-            violated = values < np.minimum(own[groups], 0.0)
+            values *= self.inv_norm[:, None]
+            violated = values < floor[groups]
             violated[self.member[:, pattern]] = False
             for j in np.flatnonzero(violated.any(axis=0)):
-                # the violated rows and those nearest to it (by angle): the
-                # facets of the pattern's cone near the iterate
-                angle = values[:, j] * self.inv_norm
-                angle[self.member[:, pattern[j]]] = np.inf
-                rows = np.argpartition(angle, limit)[:limit]
-                new[pattern[j]].extend(rows[np.isfinite(angle[rows])].tolist())
-        new = [np.unique(np.asarray(r, dtype=np.intp)) for r in new]
-        extra = max(len(r) for r in new)
-        if extra == 0:
+                rows = np.flatnonzero(violated[:, j])
+                bad[pattern[j]].extend(rows[np.argsort(values[rows, j])].tolist())
+        if not any(bad):
             return False
+        # every pattern grows (padding would cost as much as rows): by its
+        # most violated rows, then the next rows nearest to its gate (an
+        # iterate of a set far too small strays from the pattern's cone, and
+        # rows near it are not the cone's facets)
+        extra = limit
+        new = []
+        for i in range(q.P):
+            rows = np.unique(np.asarray(bad[i][: limit // 2], dtype=np.intp))
+            new.append(np.r_[rows, self._nearest(i, extra - len(rows), rows)])
         k = self.index.shape[1]
         index = np.full((q.P, k + extra), -1, dtype=np.intp)
         index[:, :k] = self.index
@@ -1136,6 +1169,17 @@ class _PrimalDual:
         # round at tol=1.3e-5 stalled at 7e-5 with the floor at 1e-4); loose
         # settings below tol=1e-5 stalled early.
         self.single_products = tol >= 1e-5
+        # the dual bound scales the residual's multipliers by about
+        # 1 - |error| / alpha: a direction whose error exceeds tol * alpha
+        # (absolute, in the scaled units) cannot certify tol. Relative
+        # accuracy alone left single-precision solves at errors of 1e-6
+        # when alpha is small against the loss of the zero network (large
+        # n: at n = 10^5, d = 20, P = 200 the gap stalled at 3e-4). Asked
+        # for only once the complementarity is below tol (:meth:`sharpen`):
+        # from the start it cost 40-60 % more time (double-precision
+        # factors) for the same iterations
+        self.dual_accuracy = np.inf
+        self.tol = tol
         if tol >= 1e-5:
             self.refine_accept = min(tol, 1e-4)
             self.refine_target = 0.1 * self.refine_accept
@@ -1323,14 +1367,14 @@ class _PrimalDual:
         size = np.abs(R).max()
         for _ in range(refine):
             err = np.abs(res).max()
-            if err <= self.refine_target * size:
+            if err <= min(self.refine_target * size, 0.1 * self.dual_accuracy):
                 break
             new = dU + self._solve_once(res)
             new_res = R - self._apply_reduced(new)
             if np.abs(new_res).max() >= err:
                 break
             dU, res = new, new_res
-        if np.abs(res).max() > self.refine_accept * size:
+        if np.abs(res).max() > min(self.refine_accept * size, self.dual_accuracy):
             # not accurate enough: leave single precision; in double precision
             # the direction is as accurate as it gets (factoring the full
             # 2P(d+1) system instead was 2-4 times slower at tol=1e-8 and
@@ -1448,12 +1492,19 @@ class _PrimalDual:
         Zterm = q.rows.adjoint(self.Z) if q.relu else None
         self._record(U, q.dual_bound(self.U, Zterm))
 
-    def grow(self):
-        """Add the cone rows the iterate violates to a screened working set
-        (:meth:`_ScreenedRows.grow`) and restart the iterations on it (the
-        best point and bound are kept). Returns True if rows were added."""
+    def sharpen(self):
+        """Ask the Newton directions for the absolute accuracy the dual
+        bound needs at ``tol`` (``0.1 tol alpha``)."""
+        self.dual_accuracy = 0.1 * self.tol * self.data.alpha
+
+    def grow(self, threshold):
+        """Add the cone rows the iterate violates (by more than ``threshold``
+        relative to the row's and the group's norms) to a screened working
+        set (:meth:`_ScreenedRows.grow`) and restart the iterations on it
+        (the best point and bound are kept). Returns True if rows were
+        added."""
         q = self.data
-        if not q.rows.grow(self.U):
+        if not q.rows.grow(self.U, threshold):
             return False
         self.m = int(np.prod(q.rows.shape)) + q.n_groups
         self._cold_start()
