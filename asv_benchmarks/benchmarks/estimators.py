@@ -55,7 +55,7 @@ class ConicFit:
 class InteriorPointFit:
     """The built-in interior-point solver on the planted regression problem."""
 
-    params = ([200, 1000], [1e-4, 1e-8])
+    params = ([200, 1000, 10000], [1e-4, 1e-8])
     param_names = ["n_samples", "tol"]
     timeout = 600
 
