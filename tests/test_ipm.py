@@ -378,3 +378,26 @@ def test_auto_working_rows_agree_with_every_row():
     b = program.objective(full.V, full.W, full.c)
     assert abs(a - b) <= 1e-7 * b
     assert program.constraint_violation(screened.V, screened.W) == 0.0
+
+
+def test_repeated_rows_are_one_constraint_of_the_working_set():
+    # every row four times: the 132 working rows of a pattern are 132
+    # distinct constraints (not 33), so the set covers what it covers
+    # without repeats and the answer is the program's, as without screening
+    program = _program(n=150, d=3, P=20, alpha=0.02, seed=5)
+    repeated = ConvexReLUProgram(
+        X=np.repeat(program.X, 4, axis=0),
+        Y=np.repeat(program.Y, 4, axis=0),
+        patterns=np.repeat(program.patterns, 4, axis=0),
+        gates=program.gates,
+        loss=program.loss,
+        alpha=4 * program.alpha,
+        sample_weight=np.ones(600),
+    )
+    screened = InteriorPointSolver(tol=1e-8, working_rows=40).solve(repeated)
+    full = InteriorPointSolver(tol=1e-8, working_rows=None).solve(repeated)
+    assert screened.info["working_rows"] == 40  # no row to add
+    assert screened.converged and full.converged
+    a = repeated.objective(screened.V, screened.W, screened.c)
+    b = repeated.objective(full.V, full.W, full.c)
+    assert abs(a - b) <= 1e-7 * b

@@ -932,16 +932,26 @@ class _ScreenedRows:
         Xt, gates = q.Xt, q.gates
         inv_norm = 1.0 / np.maximum(np.linalg.norm(Xt, axis=1), 1e-300)
         self.inv_norm = inv_norm
-        index = np.empty((q.P, k), dtype=np.intp)
+        # a repeated row is the same constraint: only the first copy is a
+        # candidate (with rows repeated 4 times the nearest 140 rows were 35
+        # constraints, and the set had to grow to 560)
+        distinct = np.unique(Xt, axis=0, return_index=True)[1]
+        self.repeated = np.ones(q.n, dtype=bool)
+        self.repeated[distinct] = False
+        m = len(distinct)
+        k = min(k, m)
         far = min(q.p, k // 2)
         near = k - far
-        size = max(1, _CHUNK_ENTRIES // max(q.n, 1))
+        index = np.empty((q.P, k), dtype=np.intp)
+        size = max(1, _CHUNK_ENTRIES // max(m, 1))
         for start in range(0, q.P, size):
             sl = slice(start, start + size)
-            angle = np.abs(Xt @ gates[sl].T) * inv_norm[:, None]
-            order = np.argpartition(angle, (near - 1, q.n - far), axis=0)
-            index[sl, :near] = order[:near].T
-            index[sl, near:] = order[q.n - far :].T
+            angle = np.abs(Xt[distinct] @ gates[sl].T) * inv_norm[distinct, None]
+            order = np.argsort(angle, axis=0) if m <= k else None
+            if order is None:
+                order = np.argpartition(angle, (near - 1, m - far - 1), axis=0)
+            index[sl, :near] = distinct[order[:near].T]
+            index[sl, near:] = distinct[order[m - far :].T]
         self.member = np.zeros((q.n, q.P), dtype=bool)
         self.member[index, np.arange(q.P)[:, None]] = True
         self._build(index)
@@ -950,7 +960,7 @@ class _ScreenedRows:
         """The ``count`` rows outside pattern ``i``'s set (and ``taken``)
         nearest (by angle) to its gate's hyperplane."""
         angle = np.abs(self.q.Xt @ self.q.gates[i]) * self.inv_norm
-        angle[self.member[:, i]] = np.inf
+        angle[self.member[:, i] | self.repeated] = np.inf
         angle[taken] = np.inf
         count = min(count, int(np.isfinite(angle).sum()))
         if count <= 0:
