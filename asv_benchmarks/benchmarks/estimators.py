@@ -55,7 +55,7 @@ class ConicFit:
 class InteriorPointFit:
     """The built-in interior-point solver on the planted regression problem."""
 
-    params = ([200, 1000, 10000], [1e-4, 1e-8])
+    params = ([200, 1000], [1e-4, 1e-8])
     param_names = ["n_samples", "tol"]
     timeout = 600
 
@@ -80,6 +80,12 @@ class InteriorPointFit:
             warnings.simplefilter("ignore")
             self.est.fit(self.X, self.y)
         return self.est.dual_gap_
+
+
+class InteriorPointWorkingRowsFit(InteriorPointFit):
+    """The interior-point solver where it carries working rows (n >= 2k)."""
+
+    params = ([10000], [1e-4])
 
 
 class ADMMFit:
