@@ -951,8 +951,9 @@ class _ScreenedRows:
         for start in range(0, q.P, size):
             sl = slice(start, start + size)
             angle = np.abs(Xt[distinct] @ gates[sl].T) * inv_norm[distinct, None]
-            order = np.argsort(angle, axis=0) if m <= k else None
-            if order is None:
+            if m <= k:  # every distinct row
+                order = np.argsort(angle, axis=0)
+            else:
                 order = np.argpartition(angle, (near - 1, m - far - 1), axis=0)
             index[sl, :near] = distinct[order[:near].T]
             index[sl, near:] = distinct[order[m - far :].T]
