@@ -26,7 +26,7 @@ def choose_solver(program):
     2. small programs (``n P (d+1) <= SMALL_PROGRAM``): ``"cvxpy"`` (Clarabel,
        a few seconds at most), robust on degenerate small data;
     3. the squared loss, if the interior-point method fits in memory:
-       ``"ipm"`` — at n = 1000, d = 10, P = 100 it was 79-81x faster than
+       ``"ipm"`` — at n = 1000, d = 10, P = 100 it was 73-81x faster than
        Clarabel on the ReLU program (certified 3.8e-5-7.2e-5, each solver in
        its own process) and 22x on the gated one, and faster than ADMM on
        both (ADMM: 0.7-1.2x Clarabel on the ReLU program, 11-16x on the gated
