@@ -1036,13 +1036,12 @@ class _ScreenedRows:
         # most violated rows, then the next rows nearest to its gate (an
         # iterate of a set far too small strays from the pattern's cone, and
         # rows near it are not the cone's facets)
-        extra = limit
         new = []
         for i in range(q.P):
             rows = np.unique(np.asarray(bad[i][: limit // 2], dtype=np.intp))
-            new.append(np.r_[rows, self._nearest(i, extra - len(rows), rows)])
+            new.append(np.r_[rows, self._nearest(i, limit - len(rows), rows)])
         k = self.index.shape[1]
-        index = np.full((q.P, k + extra), -1, dtype=np.intp)
+        index = np.full((q.P, k + limit), -1, dtype=np.intp)
         index[:, :k] = self.index
         for i, rows in enumerate(new):
             index[i, k : k + len(rows)] = rows
@@ -1202,7 +1201,6 @@ class _PrimalDual:
             self.refine_target, self.refine_accept = 1e-14, 1e-10
         q = data
         G, p = q.n_groups, q.p
-        self.m = (int(np.prod(q.rows.shape)) if q.relu else 0) + G  # degree of the cone
         self.iterations = 0
         self.best_primal, self.best_dual = np.inf, -np.inf
         self.best_point = np.zeros((G, p))
@@ -1426,6 +1424,12 @@ class _PrimalDual:
         return t
 
     @property
+    def m(self):
+        """Degree of the cone: the linear rows carried and one per group."""
+        q = self.data
+        return (int(np.prod(q.rows.shape)) if q.relu else 0) + q.n_groups
+
+    @property
     def mu(self):
         total = float(np.sum(self.Ss * self.Zs))
         if self.data.relu:
@@ -1521,7 +1525,6 @@ class _PrimalDual:
         q = self.data
         if not q.rows.grow(self.U, threshold):
             return False
-        self.m = int(np.prod(q.rows.shape)) + q.n_groups
         self._cold_start()
         return True
 
