@@ -377,6 +377,8 @@ def test_auto_working_rows_agree_with_every_row():
     a = program.objective(screened.V, screened.W, screened.c)
     b = program.objective(full.V, full.W, full.c)
     assert abs(a - b) <= 1e-7 * b
+    optimum = _oracle(program)  # cvxpy over every row
+    assert abs(a - optimum) <= 1e-7 * optimum
     assert program.constraint_violation(screened.V, screened.W) == 0.0
 
 
@@ -401,3 +403,5 @@ def test_repeated_rows_are_one_constraint_of_the_working_set():
     a = repeated.objective(screened.V, screened.W, screened.c)
     b = repeated.objective(full.V, full.W, full.c)
     assert abs(a - b) <= 1e-7 * b
+    optimum = _oracle(repeated)  # cvxpy over every row
+    assert abs(a - optimum) <= 1e-7 * optimum
