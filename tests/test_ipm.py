@@ -405,3 +405,49 @@ def test_repeated_rows_are_one_constraint_of_the_working_set():
     assert abs(a - b) <= 1e-7 * b
     optimum = _oracle(repeated)  # cvxpy over every row
     assert abs(a - optimum) <= 1e-7 * optimum
+
+
+@pytest.mark.parametrize("tol", [1e-4, 1e-8])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weights", [False, True])
+def test_woodbury_newton_systems_solve_the_program(tol, fit_intercept, weights):
+    # n = 30 samples, P(d+1) = 125: the Newton matrices are solved through
+    # the 30 x 30 capacitance matrix of the Woodbury identity, to the end
+    # (a wrong direction would send the solve to the dense fallback)
+    program = _program(
+        n=30, d=4, P=25, alpha=0.05, fit_intercept=fit_intercept, weights=weights
+    )
+    result = InteriorPointSolver(tol=tol).solve(program)
+    factorizations = result.info["factorizations"]
+    assert factorizations["woodbury"] > 0 == factorizations["dense"]
+    assert result.converged and result.info["gap"] <= tol
+    optimum = _oracle(program)
+    value = program.objective(result.V, result.W, result.c)
+    lower = result.info["dual"] / program.scale
+    assert lower <= optimum * (1 + 1e-9) and value >= optimum * (1 - 1e-9)
+    assert (value - optimum) / value <= result.info["gap"] + 1e-9
+    assert program.constraint_violation(result.V, result.W) == 0.0
+
+
+def test_woodbury_log_loss_by_proximal_newton_matches_cvxpy():
+    rng = np.random.RandomState(2)
+    X = rng.randn(40, 5)
+    y = (X[:, 0] - np.maximum(X[:, 1], 0) + 0.3 * rng.randn(40) > 0).astype(float)
+    D, gates = random_patterns(add_bias_column(X), 40, random_state=2)[:2]
+    program = ConvexReLUProgram(
+        X=X,
+        Y=y[:, None],
+        patterns=D,
+        gates=gates,
+        loss=get_loss("binary_log_loss"),
+        alpha=0.02,
+        sample_weight=np.ones(40),
+    )
+    result = InteriorPointSolver(tol=1e-8).solve(program)
+    assert result.converged
+    optimum = cvxpy_oracle(
+        X, y[:, None], D, "binary_log_loss", 0.02, sample_weight=np.ones(40), **TIGHT
+    )
+    value = program.objective(result.V, result.W, result.c)
+    assert abs(value - optimum) <= 1e-6 * optimum
+    assert program.constraint_violation(result.V, result.W) == 0.0

@@ -35,6 +35,14 @@ accumulated from row chunks):
   system.
   The factor is formed in single precision until refinement cannot reach the
   accuracy asked for, then in double precision.
+* when the data has few rows against the program's size (``n^2 P(d+1)``
+  below half of ``(P(d+1))^3 / 3``, e.g. the rounds of a cutting-plane fit:
+  ``n = 569``, ``P(d+1) = 3751``), :math:`A = L^\top L` with ``L = QF`` of
+  ``n`` rows and the Woodbury identity replace that factor by the ``n x n``
+  capacitance matrix :math:`I + L B^{-1} L^\top` (``B`` the block-diagonal
+  part, ``(d+1)``-square blocks inverted one by one); its directions are
+  refined by conjugate gradients, and if they cannot reach the accuracy
+  asked for (near-singular blocks), the dense factor takes over.
 
 Iterations are Mehrotra predictor–corrector steps. Every iteration also builds
 a *certificate*: a primal point made exactly feasible by shifting each group
@@ -75,6 +83,11 @@ _CHUNK_ENTRIES = 2**22
 #: iterations (continued with the new rows, they stalled at gaps of 0.4-0.9:
 #: n = 3 10^4, d = 20, P = 200, 64 starting rows).
 _GROW_AT = 1e-2
+#: The ReLU program's Newton matrix ``A + B`` (``B`` block diagonal) is
+#: solved through the ``n x n`` capacitance matrix of the Woodbury identity
+#: when its flop count, ``n^2 P(d+1) + n^3 / 3``, is below this fraction of a
+#: dense Cholesky factorisation's, ``(P(d+1))^3 / 3``.
+_WOODBURY_RATIO = 0.5
 
 
 class InteriorPointSolver(BaseSolver):
@@ -335,6 +348,9 @@ class InteriorPointSolver(BaseSolver):
                 "gap": float(ipm.gap),
                 # cone rows per group the iterations carried at the end
                 "working_rows": data.rows.per_group if data.relu else 0,
+                # Newton matrices factored through the n x n Woodbury
+                # capacitance matrix, and as dense P(d+1)-square matrices
+                "factorizations": dict(ipm.factorizations),
                 "primal": float(ipm.best_primal * data.f0),
                 "dual": float(ipm.best_dual * data.f0),
                 # seconds: the Gram matrix, the Newton matrices and their
@@ -416,6 +432,17 @@ class _Quadratic:
         """``2D_g - 1`` of every group, shape (n, G) (formed on first use;
         the ReLU iterations need it at every step)."""
         return np.where(self.D[:, self.pattern], 1.0, -1.0)
+
+    @cached_property
+    def scaled_Ft(self):
+        """``(QF)^T / sqrt(f0)`` of shape (P(d+1), n), whose Gram matrix is
+        ``A`` (formed on first use, by the Woodbury path of small-``n``
+        programs)."""
+        P, p = self.P, self.p
+        Ft = self.D.T[:, None, :] * self.Xt.T[None, :, :]  # (P, p, n)
+        Ft = Ft.reshape(P * p, self.n) - self.mean_F.reshape(-1, 1)
+        Ft *= np.sqrt(self.s / self.f0)
+        return Ft
 
     @cached_property
     def mean_diag_A(self):
@@ -1206,6 +1233,8 @@ class _PrimalDual:
         self.best_point = np.zeros((G, p))
         self.gap = np.inf
         self.precision = np.float32
+        self.woodbury = _use_woodbury(q)
+        self.factorizations = {"woodbury": 0, "dense": 0}
         self.timing = {"factor": 0.0, "certify": 0.0}
         if init is None:
             self._cold_start()
@@ -1281,10 +1310,15 @@ class _PrimalDual:
         ``tol >= 1e-5`` (half the bytes read; its rounding, 1e-7 of
         ``|A| |a|``, is below the refinement's target of 0.1 tol). Only for
         the residuals of the refinement: the iterate's own dual residual in
-        single precision stalled a solve at tol=3e-5 at a gap of 7e-5."""
+        single precision stalled a solve at tol=3e-5 at a gap of 7e-5.
+        On the Woodbury path always in double precision, as ``L^T (L a)``
+        (the refinement of a double-precision solve stalled at the rounding
+        of single-precision products, 1e-5 of the right-hand side)."""
         q = self.data
         a = q.combine(U).ravel()
-        if single and self.single_products and self.precision == np.float32:
+        if self.woodbury:
+            Aa = q.scaled_Ft @ (a @ q.scaled_Ft)
+        elif single and self.single_products and self.precision == np.float32:
             Aa = q.gram_single @ a.astype(np.float32)
         else:
             Aa = q.A @ a
@@ -1328,6 +1362,8 @@ class _PrimalDual:
         else:
             blocks = K.copy()
             blocks[:, np.arange(p), np.arange(p)] += 1e-12 * q.mean_diag_A
+        if self.woodbury and self._factor_woodbury(blocks):
+            return
         diag = np.diag(q.A) + np.diagonal(blocks, axis1=1, axis2=2).ravel()
         scale = 1.0 / np.sqrt(np.maximum(diag, 1e-300))
         # formed directly in the factor's precision, scaled, then the
@@ -1339,6 +1375,40 @@ class _PrimalDual:
         add_to_block_diagonal(M, blocks * s_blocks[:, :, None] * s_blocks[:, None, :])
         with _blas_threads(self.factor_threads):
             self.chol = (_cholesky(M), scale)
+        self.factorizations["dense"] += 1
+
+    def _factor_woodbury(self, blocks):
+        """Factor ``A + B`` (``B = blkdiag(blocks)``) for the Woodbury identity
+        ``(A + B)^-1 = B^-1 - B^-1 L^T C^-1 L B^-1`` with ``A = L^T L`` (``L``
+        has ``n`` rows) and the capacitance ``C = I + L B^-1 L^T``: one
+        ``n x n`` factor instead of a ``P(d+1)``-square one. Returns False
+        (and leaves the Woodbury path for good) if a block is not positive
+        definite."""
+        q = self.data
+        P, p, n = q.P, q.p, q.n
+        try:
+            Lb = np.linalg.cholesky(blocks)
+        except np.linalg.LinAlgError:
+            self.woodbury = False
+            return False
+        Linv = np.linalg.solve(Lb, np.broadcast_to(np.eye(p), blocks.shape))
+        Binv = np.swapaxes(Linv, 1, 2) @ Linv
+        with _blas_threads(self.factor_threads):
+            Y = (Linv @ q.scaled_Ft.reshape(P, p, n)).reshape(P * p, n)
+            # Y is C-ordered: Y.T is Fortran-ordered and dsyrk forms Y^T Y
+            C = linalg.blas.dsyrk(1.0, Y.T, trans=0, lower=1)
+            C[np.diag_indices(n)] += 1.0
+            self.chol = ("woodbury", Binv, _cholesky(C))
+        self.factorizations["woodbury"] += 1
+        return True
+
+    def _solve_woodbury(self, rhs):
+        _, Binv, capacitance = self.chol
+        q = self.data
+        Ft = q.scaled_Ft
+        t = np.einsum("gij,gj->gi", Binv, rhs.reshape(q.P, q.p))
+        w = linalg.cho_solve(capacitance, t.ravel() @ Ft, check_finite=False)
+        return (t - np.einsum("gij,gj->gi", Binv, (Ft @ w).reshape(q.P, q.p))).ravel()
 
     def _apply_reduced(self, dU):
         """``(E^T A E + K) dU``."""
@@ -1363,6 +1433,8 @@ class _PrimalDual:
         return self._cho_solve(R.ravel()).reshape(R.shape)
 
     def _cho_solve(self, rhs):
+        if self.chol[0] == "woodbury":
+            return self._solve_woodbury(rhs)
         (factor, lower), scale = self.chol
         x = linalg.cho_solve(
             (factor, lower), (scale * rhs).astype(factor.dtype), check_finite=False
@@ -1375,10 +1447,13 @@ class _PrimalDual:
         W2 = self.W2
         R = rhs_u.copy()
         R[:, :-1] -= W2[:, 1:, 0] * (rhs_t / W2[:, 0, 0])[:, None]
-        dU = self._solve_once(R)
-        res = R - self._apply_reduced(dU)
         size = np.abs(R).max()
-        for _ in range(refine):
+        if self.woodbury:
+            dU, res = self._pcg(R, size)
+        else:
+            dU = self._solve_once(R)
+            res = R - self._apply_reduced(dU)
+        for _ in range(refine if not self.woodbury else 0):
             err = np.abs(res).max()
             if err <= min(self.refine_target * size, 0.1 * self.dual_accuracy):
                 break
@@ -1392,12 +1467,50 @@ class _PrimalDual:
             # the direction is as accurate as it gets (factoring the full
             # 2P(d+1) system instead was 2-4 times slower at tol=1e-8 and
             # reached no smaller gap: n=1000, d=10, P=100, and P=305, d=5)
+            if self.chol[0] == "woodbury":
+                # the identity lost accuracy (blocks of B near singular):
+                # the dense factor from here on
+                self.woodbury = False
+                self._factor()
+                return self._solve_reduced(rhs_u, rhs_t, refine)
             if self.precision == np.float64:
                 return dU, _dT_of(W2, rhs_t, dU)
             self.precision = np.float64
             self._factor()
             return self._solve_reduced(rhs_u, rhs_t, refine)
         return dU, _dT_of(W2, rhs_t, dU)
+
+    def _pcg(self, R, size, max_iter=50):
+        """Conjugate gradients on the reduced system, preconditioned by its
+        Woodbury solve: near the optimum the identity loses digits along the
+        weakly curved directions of ``B`` (a few), which refinement removed
+        by a factor of 2 per step and CG removes in a few steps."""
+        dU = self._solve_once(R)
+        res = R - self._apply_reduced(dU)
+        target = min(self.refine_target * size, 0.1 * self.dual_accuracy)
+        z = self._solve_once(res)
+        d = z.copy()
+        rz = float(np.sum(res * z))
+        best = (np.abs(res).max(), dU, res)
+        for _ in range(max_iter):
+            if best[0] <= target or rz <= 0:
+                break
+            Md = self._apply_reduced(d)
+            dMd = float(np.sum(d * Md))
+            if dMd <= 0:
+                break
+            step = rz / dMd
+            dU = dU + step * d
+            res = res - step * Md
+            err = np.abs(res).max()
+            if err < best[0]:
+                best = (err, dU, res)
+            z = self._solve_once(res)
+            rz, rz_old = float(np.sum(res * z)), rz
+            d = z + (rz / rz_old) * d
+        # the recursive residual drifts from the true one: recompute it
+        dU = best[1]
+        return dU, R - self._apply_reduced(dU)
 
     def _direction(self, r_xu, r_xt, rp_lin, rp_soc, ds_lin, ds_soc):
         """Search direction for a scaled centrality right-hand side ``ds``."""
@@ -1616,6 +1729,17 @@ def _blas_thread_limit():
         if info.get("user_api") == "blas"
     ]
     return max(1, min(counts)) if counts else 1
+
+
+def _use_woodbury(q):
+    """Whether the ReLU program's Newton matrices are factored through the
+    Woodbury identity: when ``n^2 P(d+1) + n^3 / 3``, its flop count, is below
+    ``_WOODBURY_RATIO`` of a dense factorisation's (the dense factor runs in
+    single precision at first, the capacitance matrix always in double). The
+    gated program's blocks are singular in the bias (it has no cone rows):
+    dense only."""
+    n, size = q.n, q.P * q.p
+    return bool(q.relu and n * n * size + n**3 / 3 < _WOODBURY_RATIO * size**3 / 3)
 
 
 def _inv_spd(K):
