@@ -197,3 +197,21 @@ def test_time_limited_seed_is_the_ordinary_fit_when_it_fits_the_budget():
     [(tight, _)] = mlp_seed_networks(X, y, random_state=0, time_limit=1e-3, **args)
     assert time.perf_counter() - start < 1.0
     assert not np.array_equal(tight[0], coefs[0])
+
+
+def test_rounds_without_a_convex_solve_report_their_polishes_as_iterations():
+    # the classifier's log-loss rounds under solver="auto" run no convex
+    # solve: n_iter_ counts the L-BFGS polishes (scikit-learn's common check
+    # asks n_iter_ >= 1 of every estimator with max_iter)
+    from sklearn.datasets import make_moons
+    from sklearn.utils.estimator_checks import (
+        check_non_transformer_estimators_n_iter,
+    )
+
+    X, y = make_moons(n_samples=120, noise=0.2, random_state=0)
+    clf = ConvexReLUClassifier(pattern_strategy="cutting_plane", random_state=0)
+    clf.fit(X, y)
+    assert clf.solver_ == "lbfgs"
+    rounds = [row for row in clf.fit_history_ if row["stage"].startswith("round")]
+    assert clf.n_iter_ == 1 + len(rounds) >= 1
+    check_non_transformer_estimators_n_iter("ConvexReLUClassifier", clf)

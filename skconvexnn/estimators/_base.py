@@ -560,7 +560,10 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             )
             program = self._program(X, Y, sample_weight, loss, D, gates)
             V, W, c = network_to_groups(coefs, intercepts, program, index)
-            result = SolverResult(V, W, c, "lbfgs", "no convex solve", True, 0)
+            # the iterations are the L-BFGS polishes: the start network's and
+            # one per round that added units
+            polishes = 1 + sum(record["n_added"] > 0 for record in history)
+            result = SolverResult(V, W, c, "lbfgs", "no convex solve", True, polishes)
         return coefs, intercepts, program, result
 
     def _program(self, X, Y, sample_weight, loss, D, gates):

@@ -193,7 +193,10 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         ``"cutting_plane"`` grew the network without a convex solve (losses
         the built-in solver does not handle, under ``solver="auto"``).
     n_iter_ : int
-        Iterations of the solver.
+        Iterations of the solver (of the last convex solve). Cutting-plane
+        rounds without a convex solve (the log-loss under ``solver="auto"``)
+        count their L-BFGS polishes: the start network's and one per round
+        that added units.
     converged_ : bool
         Whether the solver reported convergence.
     fit_history_ : list of dict
