@@ -262,3 +262,22 @@ def test_mlp_strategy_is_at_least_as_good_as_its_seed_networks(kind):
     assert est.objective_ < min(values) * (1 - 1e-4), (est.objective_, values)
     random = type(est)(alpha=0.1, n_patterns=8, random_state=4).fit(X, y)
     assert est.objective_ < random.objective_
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_log_proba_is_the_log_of_proba_even_when_it_underflows(n_classes):
+    # decision values of thousands (a confident network): probabilities
+    # underflow to 0 and, as scikit-learn's check_classifiers_train asks (and
+    # as MLPClassifier does), their logs are -inf at the same places
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(n_samples=60, centers=n_classes, random_state=0)
+    clf = ConvexReLUClassifier(n_patterns=8, random_state=0).fit(X, y)
+    clf.coefs_[1] = clf.coefs_[1] * 1e4
+    proba, log_proba = clf.predict_proba(X), clf.predict_log_proba(X)
+    assert (proba == 0).any()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(log_proba, np.log(proba), rtol=1e-12)
+    mlp = clf.to_mlp()
+    np.testing.assert_allclose(proba, mlp.predict_proba(X), rtol=1e-9, atol=1e-12)

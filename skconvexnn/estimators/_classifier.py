@@ -1,7 +1,7 @@
 """Convex two-layer ReLU classifier."""
 
 import numpy as np
-from scipy.special import log_softmax
+from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.neural_network import MLPClassifier
 from sklearn.utils._available_if import available_if
@@ -352,6 +352,10 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba` (only for ``loss="log_loss"``).
 
+        As in scikit-learn's ``MLPClassifier``, the logarithm of the
+        probabilities: ``-inf`` where a probability underflows to 0 (decision
+        values beyond about 745).
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -361,11 +365,8 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            z = scores[:, None]
-            return -np.logaddexp(0.0, np.hstack([z, -z]))
-        return log_softmax(scores, axis=1)
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
 
     @available_if(_has_log_loss)
     def predict_proba(self, X):
@@ -382,7 +383,11 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        return np.exp(self.predict_log_proba(X))
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            p = expit(scores)[:, None]
+            return np.hstack([1.0 - p, p])
+        return softmax(scores, axis=1)
 
     def to_mlp(self):
         """Return a fitted ``MLPClassifier`` computing the same network.
