@@ -3,7 +3,10 @@
 Run: ``python asv_benchmarks/bench_solvers.py [--quick] [--no-clarabel]``, or
 ``python asv_benchmarks/bench_solvers.py --large [N ...]`` for the IPM alone at
 d=20, P=200 (time, iterations, certified gap, cost split, peak memory of the
-solving process, exponent of time in n).
+solving process, exponent of time in n), or ``--woodbury`` for the IPM's two
+Newton-system paths side by side where ``n`` is small against ``P(d+1)``
+(dense ``P(d+1)``-square factor forced, against the Woodbury path that
+``"auto"`` takes there; best of two solves each, same process).
 
 The program is the synthetic planted problem of the solver issues: X ~ N(0, I),
 y from a planted ReLU network plus noise, squared loss, random patterns. Each
@@ -199,6 +202,48 @@ def large(sizes, d=20, P=200):
         print(f"time ~ n^{slope:.2f}")
 
 
+def woodbury(
+    shapes=((200, 10, 100), (400, 10, 150), (500, 10, 120), (569, 30, 120)),
+    tols=(1e-4, 1e-8),
+):
+    """The IPM with its Newton matrices factored densely (forced) and through
+    the Woodbury identity, on the same programs."""
+    from skconvexnn.solvers import ipm
+
+    print(
+        f"{'n':>5}{'d':>4}{'P':>5}{'cost ratio':>11}{'tol':>7}{'dense s':>9}"
+        f"{'iters':>6}{'gap':>9}{'woodbury s':>11}{'iters':>6}{'gap':>9}"
+        f"{'factors W/D':>12}{'speed-up':>9}"
+    )
+    default = ipm._WOODBURY_RATIO
+    for n, d, P in shapes:
+        program = planted_program(n, d, P)
+        size = program.n_patterns * (d + 1)
+        cost = (n * n * size + n**3 / 3) / (size**3 / 3)
+        for tol in tols:
+            out = {}
+            for name, ratio in (("dense", 0.0), ("woodbury", default)):
+                ipm._WOODBURY_RATIO = ratio
+                times = []
+                for _ in range(2):
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        start = time.perf_counter()
+                        result = InteriorPointSolver(tol=tol).solve(program)
+                        times.append(time.perf_counter() - start)
+                out[name] = (min(times), result)
+            ipm._WOODBURY_RATIO = default
+            (t_d, r_d), (t_w, r_w) = out["dense"], out["woodbury"]
+            f = r_w.info["factorizations"]
+            print(
+                f"{n:>5}{d:>4}{program.n_patterns:>5}{cost:>11.2f}{tol:>7.0e}"
+                f"{t_d:>9.2f}{r_d.n_iter:>6}{r_d.info['gap']:>9.1e}{t_w:>11.2f}"
+                f"{r_w.n_iter:>6}{r_w.info['gap']:>9.1e}"
+                f"{f['woodbury']:>7}/{f['dense']:<4}{t_d / t_w:>8.2f}x",
+                flush=True,
+            )
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -210,6 +255,7 @@ if __name__ == "__main__":
         metavar="N",
         help="the IPM alone at d=20, P=200 for these n (default 2500 5000 10000)",
     )
+    parser.add_argument("--woodbury", action="store_true")
     parser.add_argument("--one", nargs=3, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--row", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -217,6 +263,8 @@ if __name__ == "__main__":
         solve_row(args.row[0], *map(int, args.row[1:]))
     elif args.one:
         solve_one(*args.one)
+    elif args.woodbury:
+        woodbury()
     elif args.large is not None:
         large(args.large or [2500, 5000, 10000])
     else:

@@ -14,6 +14,10 @@ ESTIMATORS = [
     # 10 gates instead of 50 keep the ~60 checks under 30 s (the robust
     # program has n x P hinge terms); the checks do not depend on the count.
     RobustConvexReLUClassifier(n_patterns=10),
+    # the column-generation strategy: an lbfgs seed network, L-BFGS polishes
+    # and (regressor) interior-point rounds
+    ConvexReLURegressor(pattern_strategy="cutting_plane"),
+    ConvexReLUClassifier(pattern_strategy="cutting_plane"),
 ]
 
 # Why a check is expected to fail. Each reason is a property of the model, not
@@ -48,10 +52,26 @@ _CLASS_WEIGHT_OPTIMUM = (
 )
 
 
+_SEEDED_BY_LBFGS = (
+    "pattern_strategy='cutting_plane' grows the network from an lbfgs MLP and "
+    "polishes it by L-BFGS between rounds: a non-convex start. Weighted rows "
+    "and repeated rows give the same objective but different rounding, L-BFGS "
+    "follows different paths, and the local optimum it reaches (hence the "
+    "patterns the rounds add) can differ: measured 2.3e-5 on 1 of 15 "
+    "predictions. The convex program over given patterns is "
+    "weight/repetition-exact (tests/test_sample_weight.py)."
+)
+
+
 def _expected_failed_checks(estimator):
     if isinstance(estimator, RobustConvexReLUClassifier):
         return {"check_sample_weight_equivalence_on_dense_data": _LP_NOT_UNIQUE}
     expected = {"check_sample_weight_equivalence_on_dense_data": _NOT_UNIQUE_OFF_SAMPLE}
+    if estimator.pattern_strategy == "cutting_plane":
+        # the classifier's seed network happens to pass it; the regressor's not
+        expected = {}
+        if isinstance(estimator, ConvexReLURegressor):
+            expected["check_sample_weight_equivalence_on_dense_data"] = _SEEDED_BY_LBFGS
     if isinstance(estimator, ConvexReLUClassifier):
         expected["check_class_weight_classifiers"] = _CLASS_WEIGHT_OPTIMUM
     return expected

@@ -88,6 +88,19 @@ class InteriorPointWorkingRowsFit(InteriorPointFit):
     params = ([10000], [1e-4])
 
 
+class InteriorPointWoodburyFit(InteriorPointFit):
+    """The interior-point solver where its Newton matrices go through the
+    ``n x n`` Woodbury capacitance matrix (``n`` small against ``P(d+1)``)."""
+
+    params = ([300], [1e-4, 1e-8])
+
+    def setup(self, n_samples, tol):
+        self.X, self.y = make_data(n_samples, 30, "regression")
+        self.est = ConvexReLURegressor(
+            alpha=1.0, n_patterns=60, solver="ipm", tol=tol, random_state=0
+        )
+
+
 class ADMMFit:
     """The built-in ADMM solver on the planted regression problem: the gated
     program (where it is fast) and the ReLU program (capped iterations, so
