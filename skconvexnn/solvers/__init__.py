@@ -27,7 +27,7 @@ def choose_solver(program):
        a few seconds at most), robust on degenerate small data;
     3. losses the interior-point method solves (squared error; binary
        log-loss and Poisson by proximal Newton), if it fits in memory:
-       ``"ipm"`` — at n = 1000, d = 10, P = 100 it was 73-83x faster than
+       ``"ipm"`` — at n = 1000, d = 10, P = 100 it was 71-84x faster than
        Clarabel on the ReLU program with the squared loss (certified
        3.8e-5-7.5e-5, each solver in its own process) and 22x on the gated
        one, and faster than ADMM on both (ADMM: 0.7-1.2x Clarabel on the ReLU
