@@ -438,11 +438,14 @@ class _Quadratic:
         """``(QF)^T / sqrt(f0)`` of shape (P(d+1), n), whose Gram matrix is
         ``A`` (formed on first use, by the Woodbury path of small-``n``
         programs)."""
-        P, p = self.P, self.p
-        Ft = self.D.T[:, None, :] * self.Xt.T[None, :, :]  # (P, p, n)
-        Ft = Ft.reshape(P * p, self.n) - self.mean_F.reshape(-1, 1)
-        Ft *= np.sqrt(self.s / self.f0)
-        return Ft
+        return self._scaled_F(slice(None)).T  # a view: F's rows stay contiguous
+
+    def _scaled_F(self, rows):
+        """Rows ``rows`` (a slice) of ``QF / sqrt(f0)``, shape (len, P(d+1))."""
+        D, Xt, P, p = self.D[rows], self.Xt[rows], self.P, self.p
+        F = (D[:, :, None] * Xt[:, None, :]).reshape(-1, P * p) - self.mean_F.ravel()
+        F *= np.sqrt(self.s[rows] / self.f0)[:, None]
+        return F
 
     @cached_property
     def mean_diag_A(self):
@@ -478,16 +481,12 @@ class _Quadratic:
 
     def _gram(self, threads=1):
         """``A = (QF)^T (QF) / f0`` accumulated over row chunks of ``F``."""
-        Xt, D, s, n, p, P = self.Xt, self.D, self.s, self.n, self.p, self.P
+        n, p, P = self.n, self.p, self.P
         A = np.zeros((P * p, P * p), order="F")
         rows = max(1, _CHUNK_ENTRIES // (P * p))
-        mean = self.mean_F.ravel()
-        weight = np.sqrt(s / self.f0)
         with _blas_threads(threads):
             for start in range(0, n, rows):
-                sl = slice(start, start + rows)
-                F = (D[sl, :, None] * Xt[sl, None, :]).reshape(-1, P * p) - mean
-                F *= weight[sl, None]
+                F = self._scaled_F(slice(start, start + rows))
                 # F.T is Fortran-ordered: BLAS takes it without a copy
                 A = linalg.blas.dsyrk(
                     1.0, F.T, beta=1.0, c=A, trans=0, lower=1, overwrite_c=1
@@ -1360,7 +1359,7 @@ class _PrimalDual:
             # K_w S^-1 and K_v S^-1 for every solve (a three-operand einsum
             # per solve cost 2.4 ms at P = 120, d = 30; these products 0.03)
             self.KwS, self.KvS = K[P:] @ self.Sinv, K[:P] @ self.Sinv
-            blocks = K[:P] @ self.Sinv @ K[P:]
+            blocks = self.KvS @ K[P:]
             blocks = 0.5 * (blocks + np.swapaxes(blocks, 1, 2))
         else:
             blocks = K.copy()
@@ -1401,12 +1400,12 @@ class _PrimalDual:
             # Y is C-ordered: Y.T is Fortran-ordered and dsyrk forms Y^T Y
             C = linalg.blas.dsyrk(1.0, Y.T, trans=0, lower=1)
             C[np.diag_indices(n)] += 1.0
-            self.chol = ("woodbury", Binv, _cholesky(C))
+            self.chol = (Binv, _cholesky(C))
         self.factorizations["woodbury"] += 1
         return True
 
     def _solve_woodbury(self, rhs):
-        _, Binv, capacitance = self.chol
+        Binv, capacitance = self.chol
         q = self.data
         Ft = q.scaled_Ft
         t = _bmv(Binv, rhs.reshape(q.P, q.p))
@@ -1432,7 +1431,7 @@ class _PrimalDual:
         return self._cho_solve(R.ravel()).reshape(R.shape)
 
     def _cho_solve(self, rhs):
-        if self.chol[0] == "woodbury":
+        if self.woodbury:
             return self._solve_woodbury(rhs)
         (factor, lower), scale = self.chol
         x = linalg.cho_solve(
@@ -1447,26 +1446,17 @@ class _PrimalDual:
         R = rhs_u.copy()
         R[:, :-1] -= W2[:, 1:, 0] * (rhs_t / W2[:, 0, 0])[:, None]
         size = np.abs(R).max()
+        target = min(self.refine_target * size, 0.1 * self.dual_accuracy)
         if self.woodbury:
-            dU, res = self._pcg(R, size)
+            dU, res = self._pcg(R, target)
         else:
-            dU = self._solve_once(R)
-            res = R - self._apply_reduced(dU)
-        for _ in range(refine if not self.woodbury else 0):
-            err = np.abs(res).max()
-            if err <= min(self.refine_target * size, 0.1 * self.dual_accuracy):
-                break
-            new = dU + self._solve_once(res)
-            new_res = R - self._apply_reduced(new)
-            if np.abs(new_res).max() >= err:
-                break
-            dU, res = new, new_res
+            dU, res = self._refine(R, target, refine)
         if np.abs(res).max() > min(self.refine_accept * size, self.dual_accuracy):
             # not accurate enough: leave single precision; in double precision
             # the direction is as accurate as it gets (factoring the full
             # 2P(d+1) system instead was 2-4 times slower at tol=1e-8 and
             # reached no smaller gap: n=1000, d=10, P=100, and P=305, d=5)
-            if self.chol[0] == "woodbury":
+            if self.woodbury:
                 # the identity lost accuracy (blocks of B near singular):
                 # the dense factor from here on
                 self.woodbury = False
@@ -1479,14 +1469,30 @@ class _PrimalDual:
             return self._solve_reduced(rhs_u, rhs_t, refine)
         return dU, _dT_of(W2, rhs_t, dU)
 
-    def _pcg(self, R, size, max_iter=50):
+    def _refine(self, R, target, steps):
+        """Iterative refinement of the factor's solution of the reduced
+        system until the residual is below ``target`` or stops shrinking;
+        returns the direction and its residual."""
+        dU = self._solve_once(R)
+        res = R - self._apply_reduced(dU)
+        for _ in range(steps):
+            err = np.abs(res).max()
+            if err <= target:
+                break
+            new = dU + self._solve_once(res)
+            new_res = R - self._apply_reduced(new)
+            if np.abs(new_res).max() >= err:
+                break
+            dU, res = new, new_res
+        return dU, res
+
+    def _pcg(self, R, target, max_iter=50):
         """Conjugate gradients on the reduced system, preconditioned by its
         Woodbury solve: near the optimum the identity loses digits along the
         weakly curved directions of ``B`` (a few), which refinement removed
         by a factor of 2 per step and CG removes in a few steps."""
         dU = self._solve_once(R)
         res = R - self._apply_reduced(dU)
-        target = min(self.refine_target * size, 0.1 * self.dual_accuracy)
         z = self._solve_once(res)
         d = z.copy()
         rz = float(np.sum(res * z))
