@@ -71,6 +71,29 @@ def _oracle(program):
     )
 
 
+def _assert_certified_optimum(program, result):
+    """The result against cvxpy over the same program: its value and bound
+    bracket the optimum, its certified gap bounds the true one, and it is
+    exactly feasible."""
+    optimum = _oracle(program)
+    value = program.objective(result.V, result.W, result.c)
+    lower = result.info["dual"] / program.scale
+    assert lower <= optimum * (1 + 1e-9) and value >= optimum * (1 - 1e-9)
+    assert (value - optimum) / value <= result.info["gap"] + 1e-9
+    assert program.constraint_violation(result.V, result.W) == 0.0
+
+
+def _assert_screened_agrees(program, screened, full):
+    """A screened solve agrees with the every-row solve and with cvxpy over
+    every row to 1e-7."""
+    assert screened.converged and full.converged
+    a = program.objective(screened.V, screened.W, screened.c)
+    b = program.objective(full.V, full.W, full.c)
+    assert abs(a - b) <= 1e-7 * b
+    optimum = _oracle(program)  # cvxpy over every row
+    assert abs(a - optimum) <= 1e-7 * optimum
+
+
 @pytest.mark.parametrize("formulation", ["relu", "gated"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("weights", [False, True])
@@ -358,13 +381,8 @@ def test_screened_cone_rows_solve_the_whole_program(tol, fit_intercept):
         warnings.simplefilter("error", ConvergenceWarning)
         result = InteriorPointSolver(tol=tol, working_rows=6).solve(program)
     assert 6 < result.info["working_rows"] < 200
-    optimum = _oracle(program)
-    value = program.objective(result.V, result.W, result.c)
-    lower = result.info["dual"] / program.scale
-    assert lower <= optimum * (1 + 1e-9) and value >= optimum * (1 - 1e-9)
     assert result.info["gap"] <= tol
-    assert (value - optimum) / value <= result.info["gap"] + 1e-9
-    assert program.constraint_violation(result.V, result.W) == 0.0
+    _assert_certified_optimum(program, result)
 
 
 def test_auto_working_rows_agree_with_every_row():
@@ -373,12 +391,7 @@ def test_auto_working_rows_agree_with_every_row():
     screened = InteriorPointSolver(tol=1e-8).solve(program)
     full = InteriorPointSolver(tol=1e-8, working_rows=None).solve(program)
     assert screened.info["working_rows"] < 600 == full.info["working_rows"]
-    assert screened.converged and full.converged
-    a = program.objective(screened.V, screened.W, screened.c)
-    b = program.objective(full.V, full.W, full.c)
-    assert abs(a - b) <= 1e-7 * b
-    optimum = _oracle(program)  # cvxpy over every row
-    assert abs(a - optimum) <= 1e-7 * optimum
+    _assert_screened_agrees(program, screened, full)
     assert program.constraint_violation(screened.V, screened.W) == 0.0
 
 
@@ -399,12 +412,7 @@ def test_repeated_rows_are_one_constraint_of_the_working_set():
     screened = InteriorPointSolver(tol=1e-8, working_rows=40).solve(repeated)
     full = InteriorPointSolver(tol=1e-8, working_rows=None).solve(repeated)
     assert screened.info["working_rows"] == 40  # no row to add
-    assert screened.converged and full.converged
-    a = repeated.objective(screened.V, screened.W, screened.c)
-    b = repeated.objective(full.V, full.W, full.c)
-    assert abs(a - b) <= 1e-7 * b
-    optimum = _oracle(repeated)  # cvxpy over every row
-    assert abs(a - optimum) <= 1e-7 * optimum
+    _assert_screened_agrees(repeated, screened, full)
 
 
 @pytest.mark.parametrize("tol", [1e-4, 1e-8])
@@ -422,12 +430,7 @@ def test_woodbury_newton_systems_solve_the_program(tol, fit_intercept, weights):
     factorizations = result.info["factorizations"]
     assert factorizations["woodbury"] >= result.n_iter
     assert result.converged and result.info["gap"] <= tol
-    optimum = _oracle(program)
-    value = program.objective(result.V, result.W, result.c)
-    lower = result.info["dual"] / program.scale
-    assert lower <= optimum * (1 + 1e-9) and value >= optimum * (1 - 1e-9)
-    assert (value - optimum) / value <= result.info["gap"] + 1e-9
-    assert program.constraint_violation(result.V, result.W) == 0.0
+    _assert_certified_optimum(program, result)
 
 
 def test_woodbury_log_loss_by_proximal_newton_matches_cvxpy():
