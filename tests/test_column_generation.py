@@ -200,15 +200,16 @@ def test_time_limited_seed_is_the_ordinary_fit_when_it_fits_the_budget():
 
 
 def test_rounds_without_a_convex_solve_report_their_polishes_as_iterations():
-    # the classifier's log-loss rounds under solver="auto" run no convex
-    # solve: n_iter_ counts the L-BFGS polishes (scikit-learn's common check
-    # asks n_iter_ >= 1 of every estimator with max_iter)
-    from sklearn.datasets import make_moons
+    # the multinomial log-loss rounds under solver="auto" run no convex
+    # solve (the interior-point method does not take that loss): n_iter_
+    # counts the L-BFGS polishes (scikit-learn's common check asks
+    # n_iter_ >= 1 of every estimator with max_iter)
+    from sklearn.datasets import make_blobs
     from sklearn.utils.estimator_checks import (
         check_non_transformer_estimators_n_iter,
     )
 
-    X, y = make_moons(n_samples=120, noise=0.2, random_state=0)
+    X, y = make_blobs(n_samples=120, centers=3, cluster_std=2.0, random_state=0)
     clf = ConvexReLUClassifier(pattern_strategy="cutting_plane", random_state=0)
     clf.fit(X, y)
     assert clf.solver_ == "lbfgs"

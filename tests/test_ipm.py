@@ -455,3 +455,69 @@ def test_woodbury_log_loss_by_proximal_newton_matches_cvxpy():
     value = program.objective(result.V, result.W, result.c)
     assert abs(value - optimum) <= 1e-6 * optimum
     assert program.constraint_violation(result.V, result.W) == 0.0
+
+
+@pytest.mark.parametrize("tol", [1e-4, 1e-8])
+def test_woodbury_leaves_out_light_rows_and_still_solves_the_program(tol):
+    # weights over nine orders of magnitude (as the log-loss curvature on
+    # nearly separated data): rows below 1e-4 of the heaviest are left out of
+    # the capacitance matrix and conjugate gradients on the exact system
+    # make up for them; the answer is the certified optimum all the same
+    from dataclasses import replace
+
+    rng = np.random.RandomState(5)
+    program = replace(
+        _program(n=30, d=4, P=25, alpha=0.05),
+        sample_weight=10.0 ** rng.uniform(-9, 0, 30),
+    )
+    light = program.sample_weight < 1e-4 * program.sample_weight.max()
+    assert light.sum() >= 8
+    result = InteriorPointSolver(tol=tol).solve(program)
+    assert result.info["factorizations"]["woodbury"] >= result.n_iter
+    assert result.info["capacitance_rows"] == 30 - light.sum()
+    assert result.converged and result.info["gap"] <= tol
+    _assert_certified_optimum(program, result)
+
+
+def _log_loss_program(n=60, P=12, seed=3):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, 3)
+    y = (X[:, 0] - np.maximum(X[:, 1], 0) + 0.3 * rng.randn(n) > 0).astype(float)
+    D, gates = random_patterns(add_bias_column(X), P, random_state=seed)[:2]
+    return ConvexReLUProgram(
+        X=X,
+        Y=y[:, None],
+        patterns=D,
+        gates=gates,
+        loss=get_loss("binary_log_loss"),
+        alpha=0.02,
+        sample_weight=np.ones(n),
+    )
+
+
+def test_a_budget_of_one_newton_step_still_takes_it():
+    # cutting-plane rounds take one proximal Newton step: it must be taken
+    # even when its decrement is already below tol (it used to be dropped,
+    # returning the start unchanged)
+    program = _log_loss_program()
+    optimum = cvxpy_oracle(
+        program.X,
+        program.Y,
+        program.patterns,
+        "binary_log_loss",
+        0.02,
+        sample_weight=program.sample_weight,
+        **TIGHT,
+    )
+    near = InteriorPointSolver(tol=1e-3).solve(program)
+    start = (near.V, near.W, near.c)
+    f_start = program.objective(*start)
+    assert f_start > optimum * (1 + 1e-7)
+    solver = InteriorPointSolver(tol=1e-2, newton_steps=1, certify_start=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = solver.solve(program, init=start)
+    assert result.info["newton_steps"] == 1
+    value = program.objective(result.V, result.W, result.c)
+    assert optimum * (1 - 1e-9) <= value < f_start
+    assert program.constraint_violation(result.V, result.W) == 0.0

@@ -32,7 +32,6 @@ from sklearn.utils.validation import (
 
 from ..certificates import certify
 from ..column_generation import ROUND_TOL, grow_network
-from ..losses import SquaredError
 from ..network import forward, mlp_objective, network_to_groups, recover_network
 from ..operators import add_bias_column
 from ..patterns import (
@@ -44,7 +43,7 @@ from ..patterns import (
     unit_patterns,
 )
 from ..problem import ConvexReLUProgram
-from ..solvers import SOLVERS, SolverResult, choose_solver
+from ..solvers import SOLVERS, InteriorPointSolver, SolverResult, choose_solver
 
 #: Width and lbfgs iterations of the MLP that starts ``"cutting_plane"``
 #: (``MLPRegressor`` / ``MLPClassifier`` defaults).
@@ -514,16 +513,26 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             ),
             n_patterns=coefs[0].shape[1],
         )
-        # the rounds need a fast solver: the built-in one for the squared
-        # loss, or the one the user asked for; else they run on the network
+        # the rounds need a fast solver: the interior-point method for the
+        # losses it solves, or the one the user asked for; else they run on
+        # the network
         name = self.solver
         if name == "auto":
-            name = "ipm" if isinstance(loss, SquaredError) else None
+            supported = loss.name in InteriorPointSolver.supported_losses
+            name = "ipm" if supported else None
         solver = None
         if name is not None:
             solver = self._make_solver(
                 None, start=start, name=name, tol=max(self.tol or 0.0, ROUND_TOL)
             )
+        if isinstance(solver, InteriorPointSolver):
+            # a round starts from a network that is not optimal for its
+            # program (no use certifying it), and takes one proximal Newton
+            # step on a smooth loss: the polish that follows minimises the
+            # loss itself (measured on breast_cancer: the same J after every
+            # round as with Newton run to convergence, in half the time)
+            solver.certify_start = False
+            solver.newton_steps = 1
         coefs, intercepts, last, history = grow_network(
             X,
             Y,

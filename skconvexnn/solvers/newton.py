@@ -49,7 +49,9 @@ def _start(program):
     return V, W, c
 
 
-def prox_newton(program, solve_quadratic, *, tol, deadline=None, init=None):
+def prox_newton(
+    program, solve_quadratic, *, tol, deadline=None, init=None, max_steps=None
+):
     """Minimise a one-output program with a smooth separable loss.
 
     Parameters
@@ -65,6 +67,8 @@ def prox_newton(program, solve_quadratic, *, tol, deadline=None, init=None):
         ``time.perf_counter()`` value after which to stop.
     init : tuple (V, W, c) or None
         Feasible starting point.
+    max_steps : int or None
+        Newton steps allowed (None: ``MAX_NEWTON_STEPS``).
 
     Returns
     -------
@@ -83,7 +87,8 @@ def prox_newton(program, solve_quadratic, *, tol, deadline=None, init=None):
     pen = program.penalty(*point[:2])
     inner_tol, iterations = 1e-4, 0
     status, steps = "newton_step_limit", 0
-    while steps < MAX_NEWTON_STEPS:
+    max_steps = MAX_NEWTON_STEPS if max_steps is None else max_steps
+    while steps < max_steps:
         steps += 1
         remaining = None
         if deadline is not None:
@@ -113,30 +118,38 @@ def prox_newton(program, solve_quadratic, *, tol, deadline=None, init=None):
         new_pen = program.penalty(*candidate[:2])
         decrement = -(g @ dz + 0.5 * h @ (dz * dz) + new_pen - pen) / program.scale
         scale = max(abs(f), 1e-300)
-        if decrement <= tol * scale:
-            if inner_tol <= tol:
-                status = "optimal"
-                break
+        converged = decrement <= tol * scale
+        if converged and inner_tol > tol and steps < max_steps:
             inner_tol = tol  # resolve the model exactly before concluding
             continue
-        # the model is solved to a relative gap inner_tol of its own value:
-        # keep that error a small fraction of the decrement
-        model_value = model.objective(*candidate) * model.scale
-        inner_tol = float(
-            np.clip(
-                0.01 * decrement * program.scale / max(model_value, 1e-300), tol, 1e-4
+        if not converged:
+            # the model is solved to a relative gap inner_tol of its own
+            # value: keep that error a small fraction of the decrement
+            model_value = model.objective(*candidate) * model.scale
+            inner_tol = float(
+                np.clip(
+                    0.01 * decrement * program.scale / max(model_value, 1e-300),
+                    tol,
+                    1e-4,
+                )
             )
-        )
+        # the step, even a converged one, is taken where it lowers the
+        # objective (a last step allowed by max_steps must not be lost)
         t = 1.0
-        while t > 1e-10:
+        while decrement > 0 and t > 1e-10:
             trial = tuple(a + t * (b - a) for a, b in zip(point, candidate))
             f_trial = program.objective(*trial)
             if f_trial <= f - 0.25 * t * decrement:
+                point, f = trial, f_trial
+                pen = program.penalty(*point[:2])
                 break
             t *= 0.5
         else:
-            status = "no_descent"
+            if not converged:
+                status = "no_descent"
+                break
+        if converged:
+            if inner_tol <= tol:
+                status = "optimal"
             break
-        point, f = trial, f_trial
-        pen = program.penalty(*point[:2])
     return point, status, steps, iterations
