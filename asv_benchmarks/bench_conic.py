@@ -36,7 +36,9 @@ def main(quick):
         for n, d, P in sizes:
             X, y = planted(n, d, classification=kind == "classification")
             Est = ConvexReLURegressor if kind == "regression" else ConvexReLUClassifier
-            est = Est(alpha=1.0, n_patterns=P, random_state=0)
+            est = Est(
+                alpha=1.0, n_patterns=P, pattern_strategy="random", random_state=0
+            )
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -85,7 +85,11 @@ def main():
                 y_train,
             ),
             "convex": timed_fit(
-                ConvexReLUClassifier(alpha=1e-3, random_state=0), X_train, y_train
+                ConvexReLUClassifier(
+                    alpha=1e-3, pattern_strategy="random", random_state=0
+                ),
+                X_train,
+                y_train,
             ),
         }
         for eps in epsilons:

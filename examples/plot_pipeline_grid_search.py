@@ -35,7 +35,8 @@ y = (y - y.mean()) / y.std()
 X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, random_state=0)
 
 pipe = make_pipeline(
-    StandardScaler(), ConvexReLURegressor(solver="ipm", random_state=0)
+    StandardScaler(),
+    ConvexReLURegressor(pattern_strategy="random", solver="ipm", random_state=0),
 )
 grid = {
     "convexreluregressor__alpha": np.logspace(-1, 2, 7),

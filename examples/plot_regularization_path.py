@@ -32,7 +32,13 @@ y = (y - y.mean()) / y.std()
 X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.5, random_state=0)
 
 alphas = np.logspace(1.5, -2, 12)
-est = ConvexReLURegressor(n_patterns=60, solver="ipm", warm_start=True, random_state=0)
+est = ConvexReLURegressor(
+    n_patterns=60,
+    pattern_strategy="random",
+    solver="ipm",
+    warm_start=True,
+    random_state=0,
+)
 neurons, scores, objectives = [], [], []
 start = time.perf_counter()
 for alpha in alphas:

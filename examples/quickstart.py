@@ -95,7 +95,9 @@ run(
         ),
         (
             "ConvexReLURegressor(random, 40)",
-            ConvexReLURegressor(alpha=alpha, n_patterns=40, random_state=0),
+            ConvexReLURegressor(
+                alpha=alpha, n_patterns=40, pattern_strategy="random", random_state=0
+            ),
         ),
         (
             "ConvexReLURegressor(mlp, 20)",
@@ -104,10 +106,8 @@ run(
             ),
         ),
         (
-            "ConvexReLURegressor(cutting_plane)",
-            ConvexReLURegressor(
-                alpha=alpha, pattern_strategy="cutting_plane", random_state=0
-            ),
+            "ConvexReLURegressor() (cutting_plane)",
+            ConvexReLURegressor(alpha=alpha, random_state=0),
         ),
     ],
 )
@@ -138,7 +138,11 @@ run(
         (
             "ConvexReLUClassifier(random, 10)",
             ConvexReLUClassifier(
-                alpha=alpha, n_patterns=10, solver="ipm", random_state=0
+                alpha=alpha,
+                n_patterns=10,
+                pattern_strategy="random",
+                solver="ipm",
+                random_state=0,
             ),
         ),
         (
@@ -148,10 +152,8 @@ run(
             ),
         ),
         (
-            "ConvexReLUClassifier(cutting_plane)",
-            ConvexReLUClassifier(
-                alpha=alpha, pattern_strategy="cutting_plane", random_state=0
-            ),
+            "ConvexReLUClassifier() (cutting_plane)",
+            ConvexReLUClassifier(alpha=alpha, random_state=0),
         ),
     ],
 )
@@ -160,6 +162,6 @@ print(
     "\nThe random and mlp fits are the exact optimum of J over networks whose units use their "
     "activation patterns.\nRandom patterns lose to lbfgs. pattern_strategy='mlp' "
     "solves over the patterns of three small lbfgs MLPs\n(width n_patterns) and is "
-    "never worse than any of them. pattern_strategy='cutting_plane' starts from one\n"
+    "never worse than any of them. The default, pattern_strategy='cutting_plane', starts from one\n"
     "lbfgs MLP and adds the patterns the dual constraint says are missing."
 )

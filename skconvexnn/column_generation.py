@@ -19,7 +19,8 @@ from a network (an lbfgs MLP), and in rounds
 
 The best network seen is kept, so the result is never worse than the starting
 network. Rounds stop when no violating unit is found, after ``max_rounds``,
-when a round lowers ``J`` by less than ``1e-6`` relative, or at ``time_limit``.
+when a round lowers ``J`` by less than ``min_gain`` relative, or at
+``time_limit``.
 """
 
 import time
@@ -48,7 +49,8 @@ ROUND_PRUNE_RTOL = 1e-2
 #: Relative gap of the first round's solve (later rounds follow their gains;
 #: rounds keep the best network, the last solve's gap is reported).
 ROUND_TOL = 1e-3
-#: A round must lower J by this fraction, else the rounds stop.
+#: A round that lowers J by less than this fraction made no progress: its
+#: solve is retried 100x tighter, or the rounds stop.
 MIN_PROGRESS = 1e-8
 #: The round tolerance follows a tenth of the last round's relative gain,
 #: down to this.
@@ -178,6 +180,7 @@ def grow_network(
     formulation="relu",
     fit_intercept=True,
     max_rounds=10,
+    min_gain=MIN_PROGRESS,
     n_units=20,
     polish_iter=500,
     time_limit=None,
@@ -207,6 +210,10 @@ def grow_network(
     formulation : {"relu", "gated"}, default="relu"
     fit_intercept : bool, default=True
     max_rounds : int, default=10
+    min_gain : float, default=MIN_PROGRESS
+        The rounds stop after one that lowers ``J`` by a positive fraction
+        below ``min_gain`` (one that lowers it by less than ``MIN_PROGRESS``
+        is first retried with a tighter solve).
     n_units : int, default=20
         Violating units (distinct patterns) added per round and output.
     polish_iter : int, default=500
@@ -339,15 +346,17 @@ def grow_network(
                 f"round {len(history)}: violation {search.violation:.3g}, "
                 f"J {J:.8g}, {coefs[0].shape[1]} neurons"
             )
-        if solver is not None and J < best[0]:
+        gain = (best[0] - J) / best[0]
+        if solver is not None and gain > 0:
             # solve the next round to a gap below the gain this one brought
-            gain = (best[0] - J) / best[0]
             solver.tol = float(np.clip(0.1 * gain, MIN_ROUND_TOL, solver.tol))
-        progress = J < best[0] * (1 - MIN_PROGRESS)
+        progress = gain > MIN_PROGRESS
         if J < best[0]:
             best = (J, coefs, intercepts)
         after = dict(record, J=J, stage=f"round {len(history)}")
         if on_round is not None and on_round(coefs, intercepts, after):
+            break
+        if progress and gain < min_gain:
             break
         if not progress:
             if solver is not None and solver.tol > MIN_ROUND_TOL:

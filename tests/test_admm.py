@@ -236,7 +236,12 @@ def test_estimators_fit_with_admm_like_the_conic_solver():
     # stops 2.7e-4 above the optimum here
     fits = [
         ConvexReLURegressor(
-            alpha=0.5, n_patterns=8, solver=solver, tol=tol, random_state=0
+            alpha=0.5,
+            n_patterns=8,
+            solver=solver,
+            tol=tol,
+            random_state=0,
+            pattern_strategy="random",
         ).fit(X, y)
         for solver, tol in (("admm", 1e-5), ("cvxpy", None))
     ]
@@ -249,7 +254,12 @@ def test_estimators_fit_with_admm_like_the_conic_solver():
     X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
     clf = [
         ConvexReLUClassifier(
-            alpha=0.05, n_patterns=6, solver=solver, tol=tol, random_state=0
+            alpha=0.05,
+            n_patterns=6,
+            solver=solver,
+            tol=tol,
+            random_state=0,
+            pattern_strategy="random",
         ).fit(X, y)
         for solver, tol in (("admm", 1e-5), ("cvxpy", None))
     ]
@@ -263,7 +273,14 @@ def test_same_random_state_gives_bit_identical_models():
     from sklearn.datasets import make_friedman1
 
     X, y = make_friedman1(n_samples=80, n_features=5, random_state=1)
-    params = dict(alpha=0.5, n_patterns=8, solver="admm", max_iter=300, random_state=3)
+    params = dict(
+        alpha=0.5,
+        n_patterns=8,
+        pattern_strategy="random",
+        solver="admm",
+        max_iter=300,
+        random_state=3,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         a = ConvexReLURegressor(n_jobs=1, **params).fit(X, y)
@@ -305,7 +322,12 @@ def test_hinge_classifier_with_admm_matches_cvxpy():
     # program's residuals were still at 1e-4 after 20 000 (the relu hinge is
     # tested on programs above)
     params = dict(
-        loss="hinge", formulation="gated", alpha=0.1, n_patterns=8, random_state=0
+        pattern_strategy="random",
+        loss="hinge",
+        formulation="gated",
+        alpha=0.1,
+        n_patterns=8,
+        random_state=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SolverLicenseWarning)

@@ -17,9 +17,16 @@ def _data():
 
 CASES = [
     lambda **kw: ConvexReLUClassifier(
-        loss="squared_error", solver="cvxpy", alpha=1e-2, n_patterns=8, **kw
+        loss="squared_error",
+        solver="cvxpy",
+        alpha=1e-2,
+        n_patterns=8,
+        pattern_strategy="random",
+        **kw,
     ),
-    lambda **kw: ConvexReLUClassifier(alpha=1e-2, n_patterns=8, **kw),
+    lambda **kw: ConvexReLUClassifier(
+        alpha=1e-2, n_patterns=8, pattern_strategy="random", **kw
+    ),
     lambda **kw: RobustConvexReLUClassifier(0.05, n_patterns=8, **kw),
 ]
 

@@ -106,8 +106,10 @@ def test_one_dimensional_optimum_is_the_linear_spline_through_the_data():
     ).fit(x[:, None], y)
     np.testing.assert_allclose(est.predict(x[:, None]), y, atol=1e-4)
     assert spline_J * (1 - 1e-4) <= est.objective_ <= spline_J * (1 + 1e-9)
+    # rounds until no violating unit is found (the default stops after a
+    # round that gains less than 1e-3)
     cut = ConvexReLURegressor(
-        alpha=alpha, pattern_strategy="cutting_plane", random_state=0
+        alpha=alpha, max_rounds=10, round_tol=0.0, random_state=0
     ).fit(x[:, None], y)
     assert spline_J * (1 - 1e-4) <= cut.objective_ <= spline_J * (1 + 1e-6)
 
@@ -143,7 +145,7 @@ def test_cutting_plane_reaches_the_enumerated_optimum_in_one_dimension():
         x[:, None], y[:, None], all_1d_patterns(x), "squared_error", alpha
     )
     est = ConvexReLURegressor(
-        alpha=alpha, pattern_strategy="cutting_plane", random_state=0
+        alpha=alpha, max_rounds=10, round_tol=0.0, random_state=0
     ).fit(x[:, None], y)
     assert est.objective_ == pytest.approx(optimum, rel=1e-6)
     assert est.optimality_gap_ >= est.objective_ - optimum - 1e-10
@@ -216,3 +218,28 @@ def test_rounds_without_a_convex_solve_report_their_polishes_as_iterations():
     rounds = [row for row in clf.fit_history_ if row["stage"].startswith("round")]
     assert clf.n_iter_ == 1 + len(rounds) >= 1
     check_non_transformer_estimators_n_iter("ConvexReLUClassifier", clf)
+
+
+@pytest.mark.parametrize("round_tol, max_rounds", [(1e-2, 8), (0.0, 3), (1e-3, 1)])
+def test_rounds_stop_after_a_small_gain_or_max_rounds(round_tol, max_rounds):
+    rng = np.random.RandomState(8)
+    X = rng.randn(120, 3)
+    y = np.maximum(X @ rng.randn(3), 0) - np.maximum(X[:, 0] + 0.5, 0)
+    y += 0.05 * rng.randn(120)
+    est = ConvexReLURegressor(
+        alpha=0.05, max_rounds=max_rounds, round_tol=round_tol, random_state=0
+    ).fit(X, y)
+    J = [
+        row["objective"]
+        for row in est.fit_history_
+        if row["stage"] == "polished start" or row["stage"].startswith("round")
+    ]
+    rounds = len(J) - 1
+    assert 1 <= rounds <= max_rounds
+    gains = [(min(J[:k]) - J[k]) / min(J[:k]) for k in range(1, len(J))]
+    # every round before the last gained at least round_tol (or nothing: a
+    # round without progress is retried with a tighter solve) ...
+    assert all(gain >= round_tol or gain <= 1e-8 for gain in gains[:-1])
+    # ... and the last one less, unless the rounds ran out or found nothing
+    assert gains[-1] < round_tol or rounds == max_rounds or est.dual_violation_ <= 0
+    assert est.objective_ == pytest.approx(min(J), rel=1e-12)

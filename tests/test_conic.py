@@ -40,9 +40,9 @@ def test_unlicensed_commercial_solver_falls_back_with_one_warning(
     X, y = _data()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        est = ConvexReLURegressor(n_patterns=5, solver="cvxpy", random_state=0).fit(
-            X, y
-        )
+        est = ConvexReLURegressor(
+            n_patterns=5, solver="cvxpy", random_state=0, pattern_strategy="random"
+        ).fit(X, y)
     licence = [w for w in caught if issubclass(w.category, SolverLicenseWarning)]
     assert len(licence) == 1
     assert "MOSEK" in str(licence[0].message)
@@ -66,19 +66,23 @@ def test_real_mosek_licence_probe_is_cached_and_fast():
 def test_explicit_uninstalled_solver_is_a_clear_error():
     X, y = _data()
     with pytest.raises(ValueError, match="not installed.*installed cvxpy solvers"):
-        ConvexReLURegressor(cvxpy_solver="NOT_A_SOLVER").fit(X, y)
+        ConvexReLURegressor(cvxpy_solver="NOT_A_SOLVER", pattern_strategy="random").fit(
+            X, y
+        )
 
 
 def test_explicit_solver_without_second_order_cones_is_rejected():
     X, y = _data()
     # cvxpy's SCIPY back-end (linear programs only) is installed with scipy
     with pytest.raises(ValueError, match="second-order cones"):
-        ConvexReLURegressor(cvxpy_solver="SCIPY").fit(X, y)
+        ConvexReLURegressor(cvxpy_solver="SCIPY", pattern_strategy="random").fit(X, y)
 
 
 def test_explicit_solver_is_used():
     X, y = _data()
-    est = ConvexReLURegressor(n_patterns=4, cvxpy_solver="scs", random_state=0)
+    est = ConvexReLURegressor(
+        n_patterns=4, cvxpy_solver="scs", random_state=0, pattern_strategy="random"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y)
@@ -96,9 +100,9 @@ def test_failing_backend_falls_back_to_next(monkeypatch):
 
     monkeypatch.setattr(conic.ConicSolver, "_call_backend", broken_clarabel)
     with pytest.warns(ConvergenceWarning, match="CLARABEL failed.*simulated crash"):
-        est = ConvexReLURegressor(n_patterns=4, solver="cvxpy", random_state=0).fit(
-            X, y
-        )
+        est = ConvexReLURegressor(
+            n_patterns=4, solver="cvxpy", random_state=0, pattern_strategy="random"
+        ).fit(X, y)
     assert est.solver_ in ("cvxpy:ECOS", "cvxpy:SCS")
     assert np.all(np.isfinite(est.predict(X)))
 
@@ -110,7 +114,9 @@ def test_every_backend_failing_raises_clear_error(monkeypatch):
         raise RuntimeError(f"{backend} simulated crash")
 
     monkeypatch.setattr(conic.ConicSolver, "_call_backend", broken)
-    est = ConvexReLURegressor(n_patterns=4, solver="cvxpy", random_state=0)
+    est = ConvexReLURegressor(
+        n_patterns=4, solver="cvxpy", random_state=0, pattern_strategy="random"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         with pytest.raises(SolverFailedError, match="No conic solver produced"):
@@ -123,7 +129,13 @@ def test_iteration_limit_warns_and_keeps_usable_model(Estimator):
     X, y = _data()
     if Estimator is ConvexReLUClassifier:
         y = (y > 0).astype(int)
-    est = Estimator(n_patterns=6, max_iter=3, solver="cvxpy", random_state=0)
+    est = Estimator(
+        n_patterns=6,
+        pattern_strategy="random",
+        max_iter=3,
+        solver="cvxpy",
+        random_state=0,
+    )
     with pytest.warns(ConvergenceWarning, match="stopped early"):
         est.fit(X, y)
     assert not est.converged_

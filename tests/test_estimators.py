@@ -70,17 +70,23 @@ def test_1d_enumerated_patterns_beat_every_lbfgs_mlp():
     "make_est, data, kind",
     [
         (
-            lambda: ConvexReLURegressor(alpha=0.1, n_patterns=10, random_state=0),
+            lambda: ConvexReLURegressor(
+                alpha=0.1, n_patterns=10, random_state=0, pattern_strategy="random"
+            ),
             "curve",
             "regression",
         ),
         (
-            lambda: ConvexReLUClassifier(alpha=0.1, n_patterns=10, random_state=0),
+            lambda: ConvexReLUClassifier(
+                alpha=0.1, n_patterns=10, random_state=0, pattern_strategy="random"
+            ),
             "moons",
             "binary",
         ),
         (
-            lambda: ConvexReLUClassifier(alpha=0.1, n_patterns=10, random_state=0),
+            lambda: ConvexReLUClassifier(
+                alpha=0.1, n_patterns=10, random_state=0, pattern_strategy="random"
+            ),
             "iris",
             "multiclass",
         ),
@@ -122,7 +128,9 @@ def test_classifier_attributes_and_probabilities():
     X, y = load_iris(return_X_y=True)
     X = StandardScaler().fit_transform(X)[::3]
     labels = np.array(["setosa", "versicolor", "virginica"])[y[::3]]
-    clf = ConvexReLUClassifier(alpha=0.1, n_patterns=10, random_state=0).fit(X, labels)
+    clf = ConvexReLUClassifier(
+        pattern_strategy="random", alpha=0.1, n_patterns=10, random_state=0
+    ).fit(X, labels)
     np.testing.assert_array_equal(clf.classes_, ["setosa", "versicolor", "virginica"])
     proba = clf.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
@@ -137,7 +145,9 @@ def test_classifier_attributes_and_probabilities():
 
 def test_hinge_classifier_has_no_predict_proba():
     X, y = make_moons(40, noise=0.1, random_state=0)
-    clf = ConvexReLUClassifier("hinge", alpha=1e-3, n_patterns=20, random_state=0)
+    clf = ConvexReLUClassifier(
+        "hinge", alpha=1e-3, n_patterns=20, random_state=0, pattern_strategy="random"
+    )
     assert not hasattr(clf.fit(X, y), "predict_proba")
     assert clf.score(X, y) > 0.9
     assert np.isnan(clf.to_mlp().loss_)
@@ -146,7 +156,9 @@ def test_hinge_classifier_has_no_predict_proba():
 def test_zero_alpha_free_intercept_only():
     """Enormous alpha prunes every unit: the model is the best constant."""
     X, y = _curve()
-    est = ConvexReLURegressor(alpha=1e6, n_patterns=5, random_state=0).fit(X, y)
+    est = ConvexReLURegressor(
+        pattern_strategy="random", alpha=1e6, n_patterns=5, random_state=0
+    ).fit(X, y)
     assert est.n_neurons_ == 0
     np.testing.assert_allclose(est.predict(X), y.mean(), rtol=1e-6)
     mlp = est.to_mlp()  # an MLP needs one hidden unit: a zero one is added
@@ -155,7 +167,9 @@ def test_zero_alpha_free_intercept_only():
 
 def test_joblib_round_trip(tmp_path):
     X, y = make_moons(50, noise=0.2, random_state=1)
-    clf = ConvexReLUClassifier(alpha=0.1, n_patterns=8, random_state=0).fit(X, y)
+    clf = ConvexReLUClassifier(
+        alpha=0.1, n_patterns=8, random_state=0, pattern_strategy="random"
+    ).fit(X, y)
     path = tmp_path / "model.joblib"
     joblib.dump(clf, path)
     loaded = joblib.load(path)
@@ -166,7 +180,8 @@ def test_joblib_round_trip(tmp_path):
 def test_pipeline_and_grid_search():
     X, y = make_moons(80, noise=0.25, random_state=0)
     pipe = make_pipeline(
-        StandardScaler(), ConvexReLUClassifier(n_patterns=8, random_state=0)
+        StandardScaler(),
+        ConvexReLUClassifier(n_patterns=8, random_state=0, pattern_strategy="random"),
     )
     search = GridSearchCV(pipe, {"convexreluclassifier__alpha": [1e-2, 1.0]}, cv=3)
     search.fit(X, y)
@@ -177,25 +192,39 @@ def test_pipeline_and_grid_search():
 
 def test_warm_start_reuses_patterns():
     X, y = _curve(n=30)
-    est = ConvexReLURegressor(alpha=0.1, n_patterns=12, random_state=0, warm_start=True)
+    est = ConvexReLURegressor(
+        pattern_strategy="random",
+        alpha=0.1,
+        n_patterns=12,
+        random_state=0,
+        warm_start=True,
+    )
     gates = est.fit(X, y).gates_.copy()
     est.set_params(alpha=0.05, random_state=1).fit(X, y)
     np.testing.assert_array_equal(est.gates_, gates)
-    cold = ConvexReLURegressor(alpha=0.05, n_patterns=12, random_state=1).fit(X, y)
+    cold = ConvexReLURegressor(
+        pattern_strategy="random", alpha=0.05, n_patterns=12, random_state=1
+    ).fit(X, y)
     assert not np.array_equal(cold.gates_, gates)
 
 
 def test_same_random_state_same_network():
     X, y = make_moons(40, noise=0.2, random_state=0)
-    a = ConvexReLUClassifier(alpha=0.1, n_patterns=8, random_state=3).fit(X, y)
-    b = ConvexReLUClassifier(alpha=0.1, n_patterns=8, random_state=3).fit(X, y)
+    a = ConvexReLUClassifier(
+        alpha=0.1, n_patterns=8, random_state=3, pattern_strategy="random"
+    ).fit(X, y)
+    b = ConvexReLUClassifier(
+        alpha=0.1, n_patterns=8, random_state=3, pattern_strategy="random"
+    ).fit(X, y)
     for u, v in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
         np.testing.assert_array_equal(u, v)
 
 
 def test_verbose_prints_stages(capsys):
     X, y = _curve(n=15)
-    ConvexReLURegressor(alpha=0.1, n_patterns=4, random_state=0, verbose=1).fit(X, y)
+    ConvexReLURegressor(
+        pattern_strategy="random", alpha=0.1, n_patterns=4, random_state=0, verbose=1
+    ).fit(X, y)
     out = capsys.readouterr().out
     for stage in ("patterns:", "solve:", "recovery:"):
         assert stage in out
@@ -260,7 +289,9 @@ def test_mlp_strategy_is_at_least_as_good_as_its_seed_networks(kind):
     # by construction never above; in practice strictly below (re-weighting and
     # merging units with equal patterns is optimal, not just feasible)
     assert est.objective_ < min(values) * (1 - 1e-4), (est.objective_, values)
-    random = type(est)(alpha=0.1, n_patterns=8, random_state=4).fit(X, y)
+    random = type(est)(
+        alpha=0.1, n_patterns=8, pattern_strategy="random", random_state=4
+    ).fit(X, y)
     assert est.objective_ < random.objective_
 
 
@@ -272,7 +303,9 @@ def test_log_proba_is_the_log_of_proba_even_when_it_underflows(n_classes):
     from sklearn.datasets import make_blobs
 
     X, y = make_blobs(n_samples=60, centers=n_classes, random_state=0)
-    clf = ConvexReLUClassifier(n_patterns=8, random_state=0).fit(X, y)
+    clf = ConvexReLUClassifier(
+        n_patterns=8, random_state=0, pattern_strategy="random"
+    ).fit(X, y)
     clf.coefs_[1] = clf.coefs_[1] * 1e4
     proba, log_proba = clf.predict_proba(X), clf.predict_log_proba(X)
     assert (proba == 0).any()

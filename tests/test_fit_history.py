@@ -90,9 +90,9 @@ def test_classifier_callbacks_get_labels_and_classes():
     X, y = make_moons(n_samples=80, noise=0.2, random_state=0)
     y = np.where(y == 1, "yes", "no")
     callback = Recorder(accuracy_score)
-    clf = ConvexReLUClassifier(alpha=1e-2, n_patterns=8, random_state=0).set_callbacks(
-        callback
-    )
+    clf = ConvexReLUClassifier(
+        pattern_strategy="random", alpha=1e-2, n_patterns=8, random_state=0
+    ).set_callbacks(callback)
     clf.fit(X, y)
     assert [r["stage"] for r in clf.fit_history_] == ["solve", "final"]
     assert callback.scores[-1] == pytest.approx(clf.score(X, y))

@@ -27,7 +27,7 @@ y = X[:, 0] - np.maximum(X[:, 1], 0)
 )
 def test_bad_input_is_a_clear_error(Xc, yc, error, match):
     with pytest.raises(error, match=match):
-        ConvexReLURegressor(n_patterns=5).fit(Xc, yc)
+        ConvexReLURegressor(n_patterns=5, pattern_strategy="random").fit(Xc, yc)
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,9 @@ def test_bad_input_is_a_clear_error(Xc, yc, error, match):
     ],
 )
 def test_odd_valid_input_fits_to_the_mlp_objective(Xc, yc):
-    est = ConvexReLURegressor(n_patterns=5, random_state=0).fit(Xc, yc)
+    est = ConvexReLURegressor(
+        pattern_strategy="random", n_patterns=5, random_state=0
+    ).fit(Xc, yc)
     pred = est.predict(Xc)
     assert np.all(np.isfinite(pred))
     # never worse than the best constant, a feasible network (zero units)
@@ -60,18 +62,20 @@ def test_odd_valid_input_fits_to_the_mlp_objective(Xc, yc):
 
 def test_single_class_is_a_clear_error():
     with pytest.raises(ValueError, match="at least 2 classes"):
-        ConvexReLUClassifier().fit(X, np.zeros(20))
+        ConvexReLUClassifier(pattern_strategy="random").fit(X, np.zeros(20))
 
 
 def test_unfitted_estimator_raises_not_fitted():
     with pytest.raises(NotFittedError):
-        ConvexReLURegressor().predict(X)
+        ConvexReLURegressor(pattern_strategy="random").predict(X)
     with pytest.raises(NotFittedError):
-        ConvexReLUClassifier().to_mlp()
+        ConvexReLUClassifier(pattern_strategy="random").to_mlp()
 
 
 def test_keyboard_interrupt_leaves_estimator_unfitted(monkeypatch):
-    est = ConvexReLURegressor(n_patterns=5, solver="cvxpy", random_state=0).fit(X, y)
+    est = ConvexReLURegressor(
+        n_patterns=5, solver="cvxpy", random_state=0, pattern_strategy="random"
+    ).fit(X, y)
 
     def interrupted(self, compiled, backend, tol=None, time_limit=None):
         raise KeyboardInterrupt
@@ -87,7 +91,13 @@ def test_keyboard_interrupt_leaves_estimator_unfitted(monkeypatch):
 def test_badly_scaled_features_converge_or_get_a_scaling_hint(scale):
     import warnings
 
-    est = ConvexReLURegressor(n_patterns=5, solver="ipm", max_iter=2, random_state=0)
+    est = ConvexReLURegressor(
+        pattern_strategy="random",
+        n_patterns=5,
+        solver="ipm",
+        max_iter=2,
+        random_state=0,
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         est.fit(X * scale, y)

@@ -19,8 +19,20 @@ def _cases():
     Xr, yr = make_regression(n_samples=60, n_features=3, noise=1.0, random_state=0)
     Xc, yc = make_moons(n_samples=60, noise=0.2, random_state=0)
     return [
-        (ConvexReLURegressor(n_patterns=8, random_state=0), Xr, yr / yr.std()),
-        (ConvexReLUClassifier(alpha=1e-2, n_patterns=8, random_state=0), Xc, yc),
+        (
+            ConvexReLURegressor(
+                n_patterns=8, random_state=0, pattern_strategy="random"
+            ),
+            Xr,
+            yr / yr.std(),
+        ),
+        (
+            ConvexReLUClassifier(
+                alpha=1e-2, n_patterns=8, random_state=0, pattern_strategy="random"
+            ),
+            Xc,
+            yc,
+        ),
         (RobustConvexReLUClassifier(0.05, n_patterns=8, random_state=0), Xc, yc),
     ]
 
@@ -52,11 +64,21 @@ def test_runs_under_joblib_backends(backend):
     X3 = np.vstack([X, X + [2.0, 0.0]])
     y3 = np.r_[y, np.full(60, 2)]
     reference = ConvexReLUClassifier(
-        loss="hinge", alpha=1e-2, n_patterns=6, random_state=0, n_jobs=1
+        loss="hinge",
+        alpha=1e-2,
+        n_patterns=6,
+        random_state=0,
+        n_jobs=1,
+        pattern_strategy="random",
     ).fit(X3, y3)
     with joblib.parallel_backend(backend, n_jobs=2):
         est = ConvexReLUClassifier(
-            loss="hinge", alpha=1e-2, n_patterns=6, random_state=0, n_jobs=2
+            loss="hinge",
+            alpha=1e-2,
+            n_patterns=6,
+            random_state=0,
+            n_jobs=2,
+            pattern_strategy="random",
         ).fit(X3, y3)
     np.testing.assert_allclose(
         est.decision_function(X3), reference.decision_function(X3), atol=1e-8

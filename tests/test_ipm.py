@@ -271,7 +271,7 @@ def test_dense_data_with_more_features_than_samples_is_reported_honestly():
     # return a feasible point no worse than the zero network
     rng = np.random.RandomState(0)
     X, y = rng.randn(15, 30), rng.randn(15)
-    est = ConvexReLURegressor(solver="ipm", random_state=0)
+    est = ConvexReLURegressor(solver="ipm", random_state=0, pattern_strategy="random")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         est.fit(X, y)
@@ -288,10 +288,18 @@ def test_estimator_ipm_agrees_with_cvxpy():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         auto = ConvexReLURegressor(
-            alpha=0.1, n_patterns=10, random_state=0, solver="ipm"
+            pattern_strategy="random",
+            alpha=0.1,
+            n_patterns=10,
+            random_state=0,
+            solver="ipm",
         ).fit(X, y)
     conic = ConvexReLURegressor(
-        alpha=0.1, n_patterns=10, random_state=0, solver="cvxpy"
+        pattern_strategy="random",
+        alpha=0.1,
+        n_patterns=10,
+        random_state=0,
+        solver="cvxpy",
     ).fit(X, y)
     assert auto.solver_ == "ipm"
     # its default tol=1e-8, certified
@@ -309,7 +317,11 @@ def test_binary_log_loss_by_proximal_newton_matches_cvxpy():
     X, y = make_moons(n_samples=80, noise=0.2, random_state=0)
     fits = [
         ConvexReLUClassifier(
-            alpha=1e-2, n_patterns=10, solver=solver, random_state=0
+            pattern_strategy="random",
+            alpha=1e-2,
+            n_patterns=10,
+            solver=solver,
+            random_state=0,
         ).fit(X, y)
         for solver in ("ipm", "cvxpy")
     ]

@@ -46,7 +46,9 @@ def test_too_large_a_program_is_refused_with_the_estimate(monkeypatch):
     )
     # a machine with a third of what cvxpy needs here
     monkeypatch.setattr(_base, "available_memory", lambda: program_bytes / 3)
-    est = ConvexReLURegressor(solver="cvxpy", n_patterns=40, random_state=0)
+    est = ConvexReLURegressor(
+        pattern_strategy="random", solver="cvxpy", n_patterns=40, random_state=0
+    )
     with pytest.raises(InsufficientMemoryError, match="GiB") as info:
         est.fit(X, y)
     message = str(info.value)
@@ -57,7 +59,11 @@ def test_too_large_a_program_is_refused_with_the_estimate(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ConvexReLURegressor(
-            solver="admm", n_patterns=40, max_iter=50, random_state=0
+            pattern_strategy="random",
+            solver="admm",
+            n_patterns=40,
+            max_iter=50,
+            random_state=0,
         ).fit(X, y)
 
 

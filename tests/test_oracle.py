@@ -32,6 +32,7 @@ def test_regressor_matches_oracle(formulation, fit_intercept):
         formulation=formulation,
         fit_intercept=fit_intercept,
         random_state=0,
+        pattern_strategy="random",
     ).fit(X, y)
     D = _patterns(est, X)
     assert D.shape[1] == est.n_patterns_
@@ -56,7 +57,9 @@ def test_regressor_matches_oracle(formulation, fit_intercept):
 def test_regressor_sample_weight_matches_oracle():
     X, y = _regression_data(n=25)
     sw = np.random.RandomState(1).uniform(0.2, 3.0, size=25)
-    est = ConvexReLURegressor(alpha=0.05, n_patterns=6, random_state=0)
+    est = ConvexReLURegressor(
+        alpha=0.05, n_patterns=6, random_state=0, pattern_strategy="random"
+    )
     est.fit(X, y, sample_weight=sw)
     expected = cvxpy_oracle(
         X, y[:, None], _patterns(est, X), "squared_error", 0.05, sample_weight=sw
@@ -67,7 +70,9 @@ def test_regressor_sample_weight_matches_oracle():
 def test_multioutput_regressor_matches_oracle():
     X, y = _regression_data(n=25)
     Y = np.column_stack([y, np.sin(X[:, 1])])
-    est = ConvexReLURegressor(alpha=0.05, n_patterns=6, random_state=0).fit(X, Y)
+    est = ConvexReLURegressor(
+        alpha=0.05, n_patterns=6, random_state=0, pattern_strategy="random"
+    ).fit(X, Y)
     expected = cvxpy_oracle(X, Y, _patterns(est, X), "squared_error", 0.05)
     assert est.objective_ == pytest.approx(expected, rel=1e-5)
     assert est.coefs_[1].shape == (est.n_neurons_, 2)
@@ -87,7 +92,9 @@ _SCS = {"solver": "SCS", "eps_abs": 1e-10, "eps_rel": 1e-10, "max_iters": 200000
 def test_binary_classifier_matches_oracle(loss, oracle_loss, oracle_opts):
     X, y = make_moons(40, noise=0.2, random_state=0)
     alpha = 0.1
-    est = ConvexReLUClassifier(loss, alpha=alpha, n_patterns=6, random_state=0)
+    est = ConvexReLUClassifier(
+        loss, alpha=alpha, n_patterns=6, random_state=0, pattern_strategy="random"
+    )
     est.fit(X, y)
     Y = y[:, None].astype(float) if loss == "log_loss" else 2.0 * y[:, None] - 1
     expected = cvxpy_oracle(X, Y, _patterns(est, X), oracle_loss, alpha, **oracle_opts)
@@ -105,7 +112,9 @@ def test_binary_classifier_matches_oracle(loss, oracle_loss, oracle_opts):
 def test_multiclass_classifier_matches_oracle(loss, oracle_loss, oracle_opts):
     X, y = make_blobs(45, centers=3, random_state=0)
     alpha = 0.1
-    est = ConvexReLUClassifier(loss, alpha=alpha, n_patterns=6, random_state=0)
+    est = ConvexReLUClassifier(
+        loss, alpha=alpha, n_patterns=6, random_state=0, pattern_strategy="random"
+    )
     est.fit(X, y)
     Y = np.eye(3)[y] if loss == "log_loss" else 2.0 * np.eye(3)[y] - 1
     expected = cvxpy_oracle(X, Y, _patterns(est, X), oracle_loss, alpha, **oracle_opts)
@@ -117,7 +126,13 @@ def test_gated_relaxes_relu():
     """Dropping the cone constraints can only lower the program's optimum."""
     X, y = _regression_data(n=40, d=3)
     values = {
-        f: ConvexReLURegressor(alpha=0.05, n_patterns=10, formulation=f, random_state=0)
+        f: ConvexReLURegressor(
+            alpha=0.05,
+            n_patterns=10,
+            formulation=f,
+            random_state=0,
+            pattern_strategy="random",
+        )
         .fit(X, y)
         .program_objective_
         for f in ("relu", "gated")

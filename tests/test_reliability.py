@@ -51,6 +51,7 @@ def test_regressor_contract_on_random_problems(problem, solver):
     X, y, _, seed = problem
     est = _quiet_fit(
         ConvexReLURegressor(
+            pattern_strategy="random",
             alpha=1e-2,
             n_patterns=4,
             solver=solver,
@@ -72,7 +73,11 @@ def test_regressor_contract_on_random_problems(problem, solver):
 def test_classifier_contract_on_random_problems(problem):
     X, _, labels, seed = problem
     est = _quiet_fit(
-        ConvexReLUClassifier(alpha=1e-2, n_patterns=4, random_state=seed), X, labels
+        ConvexReLUClassifier(
+            alpha=1e-2, n_patterns=4, random_state=seed, pattern_strategy="random"
+        ),
+        X,
+        labels,
     )
     proba = est.predict_proba(X)
     assert np.all(np.isfinite(proba))
@@ -91,7 +96,12 @@ def test_same_random_state_gives_bit_identical_networks(n_jobs):
     Y = np.column_stack([np.maximum(X[:, 0], 0), X[:, 1] - X[:, 2]])
     fits = [
         ConvexReLURegressor(
-            alpha=1e-2, n_patterns=8, solver="ipm", n_jobs=jobs, random_state=3
+            alpha=1e-2,
+            n_patterns=8,
+            solver="ipm",
+            n_jobs=jobs,
+            random_state=3,
+            pattern_strategy="random",
         ).fit(X, Y)
         for jobs in (1, n_jobs)
     ]
@@ -105,7 +115,9 @@ def test_pickle_predicts_identically_in_a_new_process(tmp_path):
     rng = np.random.RandomState(1)
     X = rng.randn(40, 3)
     y = (X[:, 0] + 0.3 * rng.randn(40) > 0).astype(int)
-    est = ConvexReLUClassifier(alpha=1e-2, n_patterns=6, random_state=0).fit(X, y)
+    est = ConvexReLUClassifier(
+        alpha=1e-2, n_patterns=6, random_state=0, pattern_strategy="random"
+    ).fit(X, y)
     path = tmp_path / "model.pkl"
     path.write_bytes(pickle.dumps(est))
     np.save(tmp_path / "X.npy", X)
@@ -130,7 +142,12 @@ def test_time_limit_bounds_the_whole_fit(solver):
     X = rng.randn(1500, 10)
     y = np.maximum(X @ rng.randn(10), 0) + 0.1 * rng.randn(1500)
     est = ConvexReLURegressor(
-        n_patterns=60, solver=solver, tol=1e-12, time_limit=2.0, random_state=0
+        pattern_strategy="random",
+        n_patterns=60,
+        solver=solver,
+        tol=1e-12,
+        time_limit=2.0,
+        random_state=0,
     )
     start = time.perf_counter()
     # (cvxpy alone needs about 5 s to compile this program, 60 s to solve it)
@@ -150,7 +167,9 @@ def test_cvxpy_under_a_time_limit_gives_the_same_model():
     rng = np.random.RandomState(0)
     X = rng.randn(60, 3)
     y = np.stack([np.maximum(X @ rng.randn(3), 0), X[:, 0]], axis=1)
-    params = dict(n_patterns=8, solver="cvxpy", random_state=0)
+    params = dict(
+        n_patterns=8, pattern_strategy="random", solver="cvxpy", random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SolverLicenseWarning)
         free = ConvexReLURegressor(**params).fit(X, y)

@@ -95,7 +95,12 @@ def test_epsilon_zero_strict_is_the_standard_classifier(data, loss):
         0.0, loss=loss, alpha=1e-3, formulation="strict", n_patterns=8, random_state=3
     ).fit(X, y)
     standard = ConvexReLUClassifier(
-        loss=loss, alpha=1e-3, n_patterns=8, random_state=3, solver="cvxpy"
+        pattern_strategy="random",
+        loss=loss,
+        alpha=1e-3,
+        n_patterns=8,
+        random_state=3,
+        solver="cvxpy",
     ).fit(X, y)
     np.testing.assert_array_equal(robust.gates_, standard.gates_)
     assert robust.objective_ == pytest.approx(standard.program_objective_, rel=1e-4)
@@ -204,7 +209,12 @@ def test_robust_training_beats_standard_under_attack():
     eps = 0.1
     robust = RobustConvexReLUClassifier(eps, n_patterns=15, random_state=0).fit(X, y)
     standard = ConvexReLUClassifier(
-        loss="hinge", alpha=1e-3, n_patterns=15, random_state=0, solver="cvxpy"
+        loss="hinge",
+        alpha=1e-3,
+        n_patterns=15,
+        random_state=0,
+        solver="cvxpy",
+        pattern_strategy="random",
     ).fit(X, y)
     kw = dict(n_steps=50, n_restarts=3, random_state=0)
     assert robust_score(robust, X, y, eps, **kw) > robust_score(

@@ -114,7 +114,12 @@ def test_admm_epsilon_zero_strict_is_the_standard_classifier():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SolverLicenseWarning)
         standard = ConvexReLUClassifier(
-            loss="hinge", alpha=0.1, n_patterns=8, random_state=3, solver="cvxpy"
+            pattern_strategy="random",
+            loss="hinge",
+            alpha=0.1,
+            n_patterns=8,
+            random_state=3,
+            solver="cvxpy",
         ).fit(X, y)
     assert robust.objective_ == pytest.approx(standard.program_objective_, rel=1e-4)
 

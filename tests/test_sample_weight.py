@@ -18,7 +18,7 @@ def test_regressor_weights_equal_repetition():
     X = rng.randn(40, 3)
     y = np.maximum(X[:, 0], 0) + np.sin(X[:, 1])
     sw, X_rep, y_rep = _weights_and_repeats(X, y)
-    params = dict(alpha=0.05, n_patterns=10, random_state=0)
+    params = dict(alpha=0.05, n_patterns=10, pattern_strategy="random", random_state=0)
     weighted = ConvexReLURegressor(**params).fit(X, y, sample_weight=sw)
     repeated = ConvexReLURegressor(**params).fit(X_rep, y_rep)
     kept = sw > 0
@@ -31,7 +31,7 @@ def test_regressor_weights_equal_repetition():
 def test_classifier_weights_equal_repetition():
     X, y = make_moons(40, noise=0.2, random_state=0)
     sw, X_rep, y_rep = _weights_and_repeats(X, y, seed=1)
-    params = dict(alpha=0.1, n_patterns=8, random_state=0)
+    params = dict(alpha=0.1, n_patterns=8, pattern_strategy="random", random_state=0)
     weighted = ConvexReLUClassifier(**params).fit(X, y, sample_weight=sw)
     repeated = ConvexReLUClassifier(**params).fit(X_rep, y_rep)
     kept = sw > 0
@@ -59,4 +59,6 @@ def test_zero_weight_equals_removal():
 def test_all_zero_weights_rejected():
     X = np.random.RandomState(0).randn(5, 2)
     with pytest.raises(ValueError, match="non-zero"):
-        ConvexReLURegressor().fit(X, X[:, 0], sample_weight=np.zeros(5))
+        ConvexReLURegressor(pattern_strategy="random").fit(
+            X, X[:, 0], sample_weight=np.zeros(5)
+        )

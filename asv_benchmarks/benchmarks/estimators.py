@@ -62,7 +62,12 @@ class InteriorPointFit:
     def setup(self, n_samples, tol):
         self.X, self.y = make_data(n_samples, 10, "regression")
         self.est = ConvexReLURegressor(
-            alpha=1.0, n_patterns=50, solver="ipm", tol=tol, random_state=0
+            alpha=1.0,
+            n_patterns=50,
+            pattern_strategy="random",
+            solver="ipm",
+            tol=tol,
+            random_state=0,
         )
 
     def time_fit(self, n_samples, tol):
@@ -97,7 +102,12 @@ class InteriorPointWoodburyFit(InteriorPointFit):
     def setup(self, n_samples, tol):
         self.X, self.y = make_data(n_samples, 30, "regression")
         self.est = ConvexReLURegressor(
-            alpha=1.0, n_patterns=60, solver="ipm", tol=tol, random_state=0
+            alpha=1.0,
+            n_patterns=60,
+            pattern_strategy="random",
+            solver="ipm",
+            tol=tol,
+            random_state=0,
         )
 
 
@@ -115,6 +125,7 @@ class ADMMFit:
         self.est = ConvexReLURegressor(
             alpha=1.0,
             n_patterns=50,
+            pattern_strategy="random",
             formulation=formulation,
             solver="admm",
             tol=1e-4,

@@ -48,8 +48,6 @@ from ..solvers import SOLVERS, InteriorPointSolver, SolverResult, choose_solver
 #: Width and lbfgs iterations of the MLP that starts ``"cutting_plane"``
 #: (``MLPRegressor`` / ``MLPClassifier`` defaults).
 SEED_WIDTH, SEED_MAX_ITER = 100, 200
-#: Largest number of column-generation rounds of ``"cutting_plane"``.
-MAX_ROUNDS = 10
 
 
 def apply_class_weight(class_weight, y, sample_weight):
@@ -198,6 +196,8 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         "pattern_strategy": [
             StrOptions({"random", "enumerate", "mlp", "cutting_plane"})
         ],
+        "max_rounds": [Interval(Integral, 1, None, closed="left")],
+        "round_tol": [Interval(Real, 0, None, closed="left")],
         "formulation": [StrOptions({"relu", "gated"})],
         "solver": [StrOptions({"auto", "cvxpy", "ipm", "admm"})],
         "cvxpy_solver": [str, None],
@@ -218,6 +218,8 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         alpha,
         n_patterns,
         pattern_strategy,
+        max_rounds,
+        round_tol,
         formulation,
         solver,
         cvxpy_solver,
@@ -233,6 +235,8 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self.alpha = alpha
         self.n_patterns = n_patterns
         self.pattern_strategy = pattern_strategy
+        self.max_rounds = max_rounds
+        self.round_tol = round_tol
         self.formulation = formulation
         self.solver = solver
         self.cvxpy_solver = cvxpy_solver
@@ -544,7 +548,8 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             solver=solver,
             formulation=self.formulation,
             fit_intercept=self.fit_intercept,
-            max_rounds=MAX_ROUNDS,
+            max_rounds=self.max_rounds,
+            min_gain=self.round_tol,
             n_units=self.n_patterns,
             time_limit=self._remaining_time(start),
             random_state=self.random_state,

@@ -61,10 +61,23 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         (distinct patterns) added per round and output (``"cutting_plane"``).
         The all-ones pattern (a linear unit) is added when
         ``fit_intercept=True``; duplicates and empty patterns are removed.
-    pattern_strategy : str, default="random"
+    pattern_strategy : str, default="cutting_plane"
         Which activation patterns the convex program is solved over: one of
-        ``"random"``, ``"enumerate"``, ``"mlp"``, ``"cutting_plane"``.
-        ``"random"`` samples ``n_patterns`` Gaussian gates. ``"enumerate"`` uses
+        ``"cutting_plane"``, ``"random"``, ``"enumerate"``, ``"mlp"``.
+        ``"cutting_plane"`` is column generation
+        (:func:`skconvexnn.column_generation.grow_network`): starting from one
+        lbfgs ``MLPClassifier`` (width 100, 200 iterations, seeded like
+        ``"mlp"``), each round searches the loss gradient for units that
+        violate the dual constraint, solves the program over the network's
+        patterns plus those (the interior-point method for the squared loss,
+        the two-class log-loss and the Poisson loss, one proximal Newton step
+        for the last two; other losses grow the network by line search),
+        polishes the network by L-BFGS on ``J``, and repeats until no
+        violating unit is found, ``max_rounds`` rounds, a round that lowers
+        ``J`` by less than ``round_tol``, or ``time_limit``. The result is
+        never worse than that MLP; ``dual_violation_`` says how far from the
+        global optimum's dual condition it is. ``"random"`` samples
+        ``n_patterns`` Gaussian gates and solves once. ``"enumerate"`` uses
         every pattern of the data's hyperplane arrangement, which makes the
         solution the global optimum over networks of any width (at most
         ``2 n`` patterns for one feature, ``O(n^d)`` in general; a
@@ -74,15 +87,15 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         ``alpha``; see :func:`skconvexnn.patterns.mlp_seed_networks` for the
         seeds) in parallel, solves over the patterns of their hidden units plus
         ``n_patterns`` random ones, starting from the best of them: the result
-        is never worse than any of those networks. ``"cutting_plane"`` is
-        column generation (:func:`skconvexnn.column_generation.grow_network`):
-        starting from one lbfgs ``MLPClassifier`` (width 100, 200 iterations, seeded
-        like ``"mlp"``), it searches the loss gradient for units that violate
-        the dual constraint, re-solves the program over the network's patterns
-        plus those (built-in solver, squared loss; other losses grow the
-        network by line search), polishes by L-BFGS and repeats, for at most
-        10 rounds or ``time_limit`` seconds. The result is never worse than
-        that MLP.
+        is never worse than any of those networks.
+    max_rounds : int, default=5
+        Largest number of ``"cutting_plane"`` rounds.
+    round_tol : float, default=1e-3
+        ``"cutting_plane"`` stops after a round that lowers ``J`` by less
+        than this fraction. Set it to 0 (and raise ``max_rounds``) to run the
+        rounds until no violating unit is found, i.e. until
+        ``dual_violation_ <= 0`` certifies the global optimum as far as the
+        search can tell.
     formulation : {"relu", "gated"}, default="relu"
         ``"relu"`` keeps the cone constraints (exact for its patterns);
         ``"gated"`` drops them (a relaxation). The fitted model is always the
@@ -104,7 +117,7 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         program with a solver routed through cvxpy. ``"auto"`` picks by
         problem size and loss: a licensed commercial cvxpy back-end,
         Clarabel for small programs, the interior-point method for the
-        squared loss, cvxpy for other losses, ADMM when only it fits in
+        losses it solves, cvxpy for the others, ADMM when only it fits in
         memory (see
         :func:`skconvexnn.solvers.choose_solver`).
     cvxpy_solver : str or None, default=None
@@ -244,7 +257,9 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         *,
         alpha=1e-4,
         n_patterns=20,
-        pattern_strategy="random",
+        pattern_strategy="cutting_plane",
+        max_rounds=5,
+        round_tol=1e-3,
         formulation="relu",
         solver="auto",
         cvxpy_solver=None,
@@ -262,6 +277,8 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
             alpha=alpha,
             n_patterns=n_patterns,
             pattern_strategy=pattern_strategy,
+            max_rounds=max_rounds,
+            round_tol=round_tol,
             formulation=formulation,
             solver=solver,
             cvxpy_solver=cvxpy_solver,
