@@ -112,7 +112,10 @@ def main():
                     dict(max_rounds=10, round_tol=0.0),
                 ),
             ]
-            if not args.quick:
+            if not args.quick and not classifier:
+                # (the log-loss program over the patterns of three MLPs
+                # plus 100 random ones on cancer ran > 5 minutes, in dense
+                # Newton factorisations of size P(d+1): regressors only)
                 methods += [
                     ("mlp (3 seeds + 100 random)", dict(pattern_strategy="mlp")),
                     ("random, 100 gates", dict(pattern_strategy="random")),
