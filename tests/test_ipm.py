@@ -445,25 +445,39 @@ def test_woodbury_newton_systems_solve_the_program(tol, fit_intercept, weights):
     _assert_certified_optimum(program, result)
 
 
-def test_woodbury_log_loss_by_proximal_newton_matches_cvxpy():
-    rng = np.random.RandomState(2)
-    X = rng.randn(40, 5)
-    y = (X[:, 0] - np.maximum(X[:, 1], 0) + 0.3 * rng.randn(40) > 0).astype(float)
-    D, gates = random_patterns(add_bias_column(X), 40, random_state=2)[:2]
-    program = ConvexReLUProgram(
+def _log_loss_program(n=60, d=3, P=12, seed=3):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d)
+    y = (X[:, 0] - np.maximum(X[:, 1], 0) + 0.3 * rng.randn(n) > 0).astype(float)
+    D, gates = random_patterns(add_bias_column(X), P, random_state=seed)[:2]
+    return ConvexReLUProgram(
         X=X,
         Y=y[:, None],
         patterns=D,
         gates=gates,
         loss=get_loss("binary_log_loss"),
         alpha=0.02,
-        sample_weight=np.ones(40),
+        sample_weight=np.ones(n),
     )
+
+
+def _log_loss_optimum(program):
+    return cvxpy_oracle(
+        program.X,
+        program.Y,
+        program.patterns,
+        "binary_log_loss",
+        program.alpha,
+        sample_weight=program.sample_weight,
+        **TIGHT,
+    )
+
+
+def test_woodbury_log_loss_by_proximal_newton_matches_cvxpy():
+    program = _log_loss_program(n=40, d=5, P=40, seed=2)
     result = InteriorPointSolver(tol=1e-8).solve(program)
     assert result.converged
-    optimum = cvxpy_oracle(
-        X, y[:, None], D, "binary_log_loss", 0.02, sample_weight=np.ones(40), **TIGHT
-    )
+    optimum = _log_loss_optimum(program)
     value = program.objective(result.V, result.W, result.c)
     assert abs(value - optimum) <= 1e-6 * optimum
     assert program.constraint_violation(result.V, result.W) == 0.0
@@ -491,36 +505,12 @@ def test_woodbury_leaves_out_light_rows_and_still_solves_the_program(tol):
     _assert_certified_optimum(program, result)
 
 
-def _log_loss_program(n=60, P=12, seed=3):
-    rng = np.random.RandomState(seed)
-    X = rng.randn(n, 3)
-    y = (X[:, 0] - np.maximum(X[:, 1], 0) + 0.3 * rng.randn(n) > 0).astype(float)
-    D, gates = random_patterns(add_bias_column(X), P, random_state=seed)[:2]
-    return ConvexReLUProgram(
-        X=X,
-        Y=y[:, None],
-        patterns=D,
-        gates=gates,
-        loss=get_loss("binary_log_loss"),
-        alpha=0.02,
-        sample_weight=np.ones(n),
-    )
-
-
 def test_a_budget_of_one_newton_step_still_takes_it():
     # cutting-plane rounds take one proximal Newton step: it must be taken
     # even when its decrement is already below tol (it used to be dropped,
     # returning the start unchanged)
     program = _log_loss_program()
-    optimum = cvxpy_oracle(
-        program.X,
-        program.Y,
-        program.patterns,
-        "binary_log_loss",
-        0.02,
-        sample_weight=program.sample_weight,
-        **TIGHT,
-    )
+    optimum = _log_loss_optimum(program)
     near = InteriorPointSolver(tol=1e-3).solve(program)
     start = (near.V, near.W, near.c)
     f_start = program.objective(*start)
