@@ -25,12 +25,14 @@ when a round lowers ``J`` by less than ``min_gain`` relative, or at
 
 import time
 import warnings
+from dataclasses import replace
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from .certificates import find_violating_units
+from .losses import SquaredError
 from .network import (
     PRUNE_RTOL,
     forward,
@@ -141,6 +143,23 @@ def _add_units(coefs, intercepts, units, X, Y, loss, alpha, sample_weight):
     )
 
 
+def _round_program(program, start, solver):
+    """The program a round's ``solver`` solves: ``program`` itself, or, for a
+    loss the solver does not take but which has a squared-loss
+    ``majorizer`` (the multinomial log-loss), the majorizer at ``start``:
+    its minimiser never raises ``program``'s objective (a
+    majorization-minimization step; the L-BFGS polish that follows works on
+    the loss itself)."""
+    supported = getattr(solver, "supported_losses", None)
+    loss = program.loss
+    if supported is None or loss.name in supported or not hasattr(loss, "majorizer"):
+        return program
+    targets, weights = loss.majorizer(
+        program.outputs(*start), program.Y, program.sample_weight
+    )
+    return replace(program, Y=targets, sample_weight=weights, loss=SquaredError())
+
+
 def _solve_over_patterns(coefs, intercepts, units, program_args, solver, deadline):
     """Solve the program over the network's and the new units' patterns,
     started from the network; return the recovered network (groups below
@@ -160,7 +179,9 @@ def _solve_over_patterns(coefs, intercepts, units, program_args, solver, deadlin
         # a round that stops early still returns a feasible point; the
         # rounds keep the best network
         warnings.simplefilter("ignore", ConvergenceWarning)
-        result = solver.solve(program, init=start)
+        result = solver.solve(_round_program(program, start, solver), init=start)
+    if program.objective(result.V, result.W, result.c) > program.objective(*start):
+        result = replace(result, V=start[0], W=start[1], c=start[2])
     coefs, intercepts = recover_network(
         result.V, result.W, result.c, program, prune_rtol=ROUND_PRUNE_RTOL
     )

@@ -133,6 +133,31 @@ class MultinomialLogLoss(BaseLoss):
     def gradient(self, Z, Y, sample_weight):
         return sample_weight[:, None] * (np.exp(log_softmax(Z, axis=1)) - Y)
 
+    def majorizer(self, Z, Y, sample_weight):
+        r"""Targets and sample weights of a squared loss that bounds this loss
+        from above, touching it at ``Z`` (Böhning's bound).
+
+        The Hessian of row :math:`k`, :math:`s_k(\operatorname{diag}(p_k) - p_k
+        p_k^\top)`, is below :math:`\tfrac{s_k}{2} I`, so
+
+        .. math::
+
+            L(Z') \le L(Z) + \langle G, Z' - Z\rangle + \tfrac14 \sum_k s_k
+            \lVert z'_k - z_k\rVert^2
+            = \tfrac12 \sum_k \tfrac{s_k}{2} \lVert z'_k - t_k\rVert^2 + C,
+            \qquad t = Z - 2 G / s,
+
+        a squared loss separable across outputs: minimising it (with the same
+        penalty and constraints) never raises the program's objective.
+
+        Returns
+        -------
+        targets : ndarray of shape (n, m)
+        weights : ndarray of shape (n,)
+        """
+        G = self.gradient(Z, Y, sample_weight)
+        return Z - 2.0 * G / sample_weight[:, None], 0.5 * sample_weight
+
 
 class PoissonLoss(BaseLoss):
     r"""Half Poisson deviance with a log link, targets :math:`y \ge 0`.

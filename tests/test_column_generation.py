@@ -202,17 +202,17 @@ def test_time_limited_seed_is_the_ordinary_fit_when_it_fits_the_budget():
 
 
 def test_rounds_without_a_convex_solve_report_their_polishes_as_iterations():
-    # the multinomial log-loss rounds under solver="auto" run no convex
-    # solve (the interior-point method does not take that loss): n_iter_
+    # the hinge-loss rounds under solver="auto" run no convex solve (the
+    # interior-point method neither takes nor majorizes that loss): n_iter_
     # counts the L-BFGS polishes (scikit-learn's common check asks
     # n_iter_ >= 1 of every estimator with max_iter)
-    from sklearn.datasets import make_blobs
+    from sklearn.datasets import make_moons
     from sklearn.utils.estimator_checks import (
         check_non_transformer_estimators_n_iter,
     )
 
-    X, y = make_blobs(n_samples=120, centers=3, cluster_std=2.0, random_state=0)
-    clf = ConvexReLUClassifier(pattern_strategy="cutting_plane", random_state=0)
+    X, y = make_moons(n_samples=120, noise=0.2, random_state=0)
+    clf = ConvexReLUClassifier(loss="hinge", random_state=0)
     clf.fit(X, y)
     assert clf.solver_ == "lbfgs"
     rounds = [row for row in clf.fit_history_ if row["stage"].startswith("round")]
@@ -243,3 +243,58 @@ def test_rounds_stop_after_a_small_gain_or_max_rounds(round_tol, max_rounds):
     # ... and the last one less, unless the rounds ran out or found nothing
     assert gains[-1] < round_tol or rounds == max_rounds or est.dual_violation_ <= 0
     assert est.objective_ == pytest.approx(min(J), rel=1e-12)
+
+
+def test_multinomial_rounds_are_majorization_steps():
+    # a round of the multinomial log-loss solves a squared-loss majorizer at
+    # the current point (Boehning's bound): checked against the loss itself
+    # at random points, and each step never raises the program's objective
+    # (MM with this bound is slow to converge: the polish does the rest)
+    from sklearn.datasets import make_blobs
+
+    from skconvexnn.column_generation import _round_program
+    from skconvexnn.losses import get_loss
+    from skconvexnn.operators import add_bias_column
+    from skconvexnn.patterns import random_patterns
+    from skconvexnn.problem import ConvexReLUProgram
+    from skconvexnn.solvers import InteriorPointSolver
+    from skconvexnn.solvers._base import zero_solution
+
+    loss = get_loss("multinomial_log_loss")
+    rng = np.random.RandomState(0)
+    Y = np.eye(4)[rng.randint(4, size=50)]
+    s = rng.uniform(0.5, 2.0, 50)
+    for _ in range(20):
+        Z, Z_new = 3 * rng.randn(2, 50, 4)
+        targets, weights = loss.majorizer(Z, Y, s)
+        bound = SquaredError().value(Z_new, targets, weights)
+        touch = SquaredError().value(Z, targets, weights)
+        assert loss.value(Z_new, Y, s) <= loss.value(Z, Y, s) + bound - touch + 1e-9
+
+    X, y = make_blobs(60, centers=3, cluster_std=2.0, random_state=0)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    D, gates = random_patterns(add_bias_column(X), 8, random_state=0)[:2]
+    program = ConvexReLUProgram(
+        X=X,
+        Y=np.eye(3)[y],
+        patterns=D,
+        gates=gates,
+        loss=loss,
+        alpha=0.1,
+        sample_weight=np.ones(60),
+    )
+    optimum = cvxpy_oracle(
+        X, np.eye(3)[y], D, "multinomial_log_loss", 0.1, sample_weight=np.ones(60)
+    )
+    solver = InteriorPointSolver(tol=1e-10)
+    point = zero_solution(program)
+    values = [program.objective(*point)]
+    for _ in range(5):
+        surrogate = _round_program(program, point, solver)
+        assert surrogate.loss.name == "squared_error"
+        result = solver.solve(surrogate)
+        point = (result.V, result.W, result.c)
+        values.append(program.objective(*point))
+        assert program.constraint_violation(*point[:2]) == 0.0
+    assert np.all(np.diff(values) < 0)
+    assert values[-1] >= optimum * (1 - 1e-8)

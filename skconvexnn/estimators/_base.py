@@ -518,12 +518,13 @@ class BaseConvexReLU(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             n_patterns=coefs[0].shape[1],
         )
         # the rounds need a fast solver: the interior-point method for the
-        # losses it solves, or the one the user asked for; else they run on
-        # the network
+        # losses it solves or majorizes by a squared loss (multinomial
+        # log-loss), or the one the user asked for; else they run on the
+        # network
         name = self.solver
         if name == "auto":
             supported = loss.name in InteriorPointSolver.supported_losses
-            name = "ipm" if supported else None
+            name = "ipm" if supported or hasattr(loss, "majorizer") else None
         solver = None
         if name is not None:
             solver = self._make_solver(
