@@ -69,9 +69,10 @@ class ConvexReLUClassifier(ClassifierMixin, BaseConvexReLU):
         lbfgs ``MLPClassifier`` (width 100, 200 iterations, seeded like
         ``"mlp"``), each round searches the loss gradient for units that
         violate the dual constraint, solves the program over the network's
-        patterns plus those (the interior-point method for the squared loss,
-        the two-class log-loss and the Poisson loss, one proximal Newton step
-        for the last two; other losses grow the network by line search),
+        patterns plus those (the interior-point method: the squared loss
+        exactly, the two-class log-loss by one proximal Newton step, the
+        multinomial log-loss by one step on its squared-loss majorizer; the
+        hinge grows the network by line search),
         polishes the network by L-BFGS on ``J``, and repeats until no
         violating unit is found, ``max_rounds`` rounds, a round that lowers
         ``J`` by less than ``round_tol``, or ``time_limit``. The result is

@@ -70,9 +70,8 @@ class ConvexReLURegressor(RegressorMixin, BaseConvexReLU):
         lbfgs ``MLPRegressor`` (width 100, 200 iterations, seeded like
         ``"mlp"``), each round searches the loss gradient for units that
         violate the dual constraint, solves the program over the network's
-        patterns plus those (the interior-point method for the squared loss,
-        the two-class log-loss and the Poisson loss, one proximal Newton step
-        for the last two; other losses grow the network by line search),
+        patterns plus those (the interior-point method: the squared loss
+        exactly, the Poisson loss by one proximal Newton step),
         polishes the network by L-BFGS on ``J``, and repeats until no
         violating unit is found, ``max_rounds`` rounds, a round that lowers
         ``J`` by less than ``round_tol``, or ``time_limit``. The result is
