@@ -150,9 +150,8 @@ def _round_program(program, start, solver):
     its minimiser never raises ``program``'s objective (a
     majorization-minimization step; the L-BFGS polish that follows works on
     the loss itself)."""
-    supported = getattr(solver, "supported_losses", None)
     loss = program.loss
-    if supported is None or loss.name in supported or not hasattr(loss, "majorizer"):
+    if solver.handles(program) or not hasattr(loss, "majorizer"):
         return program
     targets, weights = loss.majorizer(
         program.outputs(*start), program.Y, program.sample_weight

@@ -489,6 +489,12 @@ class _Quadratic:
         heavy = self.s >= _WOODBURY_ROW_RTOL * self.s.max()
         return slice(None) if heavy.all() else np.flatnonzero(heavy)
 
+    @property
+    def n_heavy_rows(self):
+        """How many rows ``heavy_rows`` holds."""
+        rows = self.heavy_rows
+        return self.n if isinstance(rows, slice) else rows.size
+
     @cached_property
     def heavy_Ft(self):
         """The columns ``heavy_rows`` of ``scaled_Ft``."""
@@ -1329,9 +1335,7 @@ class _PrimalDual:
         q = self.data
         U = q.feasible(U)
         self.best_primal, self.best_point = q.objective(U), U
-        if not certify:
-            pass
-        elif q.relu:
+        if certify and q.relu:
             # which rows are active depends on how accurate the start is:
             # the bound of each threshold is valid, the best is kept (from
             # solver output at gaps 2e-7 and 4e-5, n=200 and 1000)
@@ -1339,7 +1343,7 @@ class _PrimalDual:
                 q.dual_bound(U, q.cone_term(q.multipliers(U, threshold)))
                 for threshold in (1e-7, 1e-5, 1e-3)
             )
-        else:
+        elif certify:
             self.best_dual = q.dual_bound(U, None)
         self._cold_start()
 
@@ -1802,14 +1806,15 @@ def _bmv(M, x):
 
 def _use_woodbury(q):
     """Whether the ReLU program's Newton matrices are factored through the
-    Woodbury identity: when ``n^2 P(d+1) + n^3 / 3``, its flop count, is below
+    Woodbury identity: when ``n^2 P(d+1) + n^3 / 3``, its flop count (``n``
+    the rows of the capacitance matrix, :attr:`_Quadratic.heavy_rows`), is below
     ``_WOODBURY_RATIO`` of a dense factorisation's (the dense factor runs in
     single precision at first, the capacitance matrix always in double). The
     gated program's blocks are singular in the bias (it has no cone rows):
     dense only."""
     if not q.relu:
         return False
-    n, size = int(np.count_nonzero(q.s >= _WOODBURY_ROW_RTOL * q.s.max())), q.P * q.p
+    n, size = q.n_heavy_rows, q.P * q.p
     return bool(n * n * size + n**3 / 3 < _WOODBURY_RATIO * size**3 / 3)
 
 
