@@ -152,6 +152,26 @@ def test_time_limit_is_honoured():
     assert program.constraint_violation(result.V, result.W) == 0.0
 
 
+def test_time_limit_interrupts_a_slow_certificate(monkeypatch):
+    # a certificate projects every violated group onto its cone (at n = 10^5
+    # one took 60 s): made slow here, the limit must still stop it
+    program = _program(n=300, d=5, P=40, alpha=0.01)
+    original = admm_module._project_group
+
+    def slow(u, G, rounds=6):
+        time.sleep(0.05)
+        return original(u, G, rounds)
+
+    monkeypatch.setattr(admm_module, "_project_group", slow)
+    start = time.perf_counter()
+    with pytest.warns(ConvergenceWarning, match="time_limit"):
+        result = ADMMSolver(tol=1e-12, time_limit=0.5).solve(program)
+    elapsed = time.perf_counter() - start
+    # 80 groups at 0.05 s each: an uninterrupted certificate takes about 4 s
+    assert result.status == "time_limit" and elapsed < 0.5 + 0.5
+    assert program.constraint_violation(result.V, result.W) == 0.0
+
+
 def test_divergence_stops_with_a_warning_and_a_finite_answer(monkeypatch):
     program = _program(n=60, P=8)
     original = admm_module._ADMMState._u_update
