@@ -30,8 +30,8 @@ def choose_solver(program):
        ``"ipm"`` — at n = 1000, d = 10, P = 100 it was 71-84x faster than
        Clarabel on the ReLU program with the squared loss (certified
        3.8e-5-7.5e-5, each solver in its own process) and 22x on the gated
-       one, and faster than ADMM on both (ADMM: 0.7-1.2x Clarabel on the ReLU
-       program, 11-16x on the gated one); with its working rows it certified
+       one, and faster than ADMM on both (ADMM: 0.7-1.4x Clarabel on the ReLU
+       program, 11-18x on the gated one); with its working rows it certified
        the ReLU program at n = 10^5, d = 20, P = 200 in 51 s (1.0 GiB). On the
        two-class log-loss (random patterns): breast_cancer, P = 31, 12-45 s
        against Clarabel's 88-196 s (alpha 0.1 and 1e-4); n = 1000, d = 10,
