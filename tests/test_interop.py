@@ -63,23 +63,16 @@ def test_runs_under_joblib_backends(backend):
     X, y = make_moons(n_samples=60, noise=0.2, random_state=0)
     X3 = np.vstack([X, X + [2.0, 0.0]])
     y3 = np.r_[y, np.full(60, 2)]
-    reference = ConvexReLUClassifier(
+    params = dict(
         loss="hinge",
         alpha=1e-2,
         n_patterns=6,
         random_state=0,
-        n_jobs=1,
         pattern_strategy="random",
-    ).fit(X3, y3)
+    )
+    reference = ConvexReLUClassifier(**params, n_jobs=1).fit(X3, y3)
     with joblib.parallel_backend(backend, n_jobs=2):
-        est = ConvexReLUClassifier(
-            loss="hinge",
-            alpha=1e-2,
-            n_patterns=6,
-            random_state=0,
-            n_jobs=2,
-            pattern_strategy="random",
-        ).fit(X3, y3)
+        est = ConvexReLUClassifier(**params, n_jobs=2).fit(X3, y3)
     np.testing.assert_allclose(
         est.decision_function(X3), reference.decision_function(X3), atol=1e-8
     )

@@ -58,12 +58,13 @@ class InteriorPointFit:
     params = ([200, 1000], [1e-4, 1e-8])
     param_names = ["n_samples", "tol"]
     timeout = 600
+    n_features, n_patterns = 10, 50
 
     def setup(self, n_samples, tol):
-        self.X, self.y = make_data(n_samples, 10, "regression")
+        self.X, self.y = make_data(n_samples, self.n_features, "regression")
         self.est = ConvexReLURegressor(
             alpha=1.0,
-            n_patterns=50,
+            n_patterns=self.n_patterns,
             pattern_strategy="random",
             solver="ipm",
             tol=tol,
@@ -98,17 +99,7 @@ class InteriorPointWoodburyFit(InteriorPointFit):
     ``n x n`` Woodbury capacitance matrix (``n`` small against ``P(d+1)``)."""
 
     params = ([300], [1e-4, 1e-8])
-
-    def setup(self, n_samples, tol):
-        self.X, self.y = make_data(n_samples, 30, "regression")
-        self.est = ConvexReLURegressor(
-            alpha=1.0,
-            n_patterns=60,
-            pattern_strategy="random",
-            solver="ipm",
-            tol=tol,
-            random_state=0,
-        )
+    n_features, n_patterns = 30, 60
 
 
 class ADMMFit:
